@@ -1,0 +1,281 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Status is an OCI container status.
+type Status string
+
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Paused   Status = "paused"
+	Stopped  Status = "stopped"
+)
+
+// File names inside a container's directory.
+const (
+	StateFile = "state.json"
+	FifoFile  = "exec.fifo"
+	LockFile  = "lock"
+)
+
+// ErrNotExist is returned for an unknown container; its text keeps the
+// "does not exist" substring that containerd matches.
+var ErrNotExist = errors.New("container does not exist")
+
+// ErrExist is returned when creating a container whose id is taken.
+var ErrExist = errors.New("container with given ID already exists")
+
+// Container is what hako records about one container.
+type Container struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	InitPid     int               `json:"init_process_pid"`
+	InitStart   uint64            `json:"init_process_start"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Cgroup is the opaque cgroup manager state (internal/cgroup.State).
+	Cgroup json.RawMessage `json:"cgroup,omitempty"`
+	// Namespaces maps namespace type to the path that holds it (for exec).
+	Namespaces map[string]string `json:"namespaces,omitempty"`
+	// Config is the spec the container was created with (hooks, process
+	// defaults for exec), stored so a later command needs no bundle.
+	Config json.RawMessage `json:"config,omitempty"`
+	// Started is set by `start`; Paused by `pause`.
+	Started bool `json:"started,omitempty"`
+	Paused  bool `json:"paused,omitempty"`
+}
+
+// Store is a --root directory.
+type Store struct{ Root string }
+
+// Open returns the store at root, creating it (mode 0700) if needed.
+func Open(root string) (*Store, error) {
+	if root == "" {
+		return nil, fmt.Errorf("--root is empty")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("creating state directory --root %s: %w", abs, err)
+	}
+	return &Store{Root: abs}, nil
+}
+
+// Dir is the directory of container id; id must be valid.
+func (s *Store) Dir(id string) (string, error) {
+	if err := ValidateID(id); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.Root, id), nil
+}
+
+// Create makes the directory of a new container, failing if it exists.
+func (s *Store) Create(id string) (string, error) {
+	dir, err := s.Dir(id)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("container %q: %w; choose another id or `hako delete %s` first", id, ErrExist, id)
+		}
+		return "", fmt.Errorf("creating state directory for %q: %w", id, err)
+	}
+	return dir, nil
+}
+
+// Remove deletes a container's directory.
+func (s *Store) Remove(id string) error {
+	dir, err := s.Dir(id)
+	if err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// Load reads a container's state.
+func (s *Store) Load(id string) (*Container, error) {
+	dir, err := s.Dir(id)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("container %q %w (looked in --root %s)", id, ErrNotExistText, s.Root)
+		}
+		return nil, err
+	}
+	var c Container
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("container %q: corrupt %s: %w", id, filepath.Join(dir, StateFile), err)
+	}
+	return &c, nil
+}
+
+// ErrNotExistText wraps ErrNotExist for "container X does not exist".
+var ErrNotExistText = notExist{}
+
+type notExist struct{}
+
+func (notExist) Error() string        { return "does not exist" }
+func (notExist) Is(target error) bool { return target == ErrNotExist }
+
+// Save writes a container's state atomically: temp file, fsync, rename,
+// fsync of the directory.
+func (s *Store) Save(c *Container) error {
+	dir, err := s.Dir(c.ID)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, StateFile), data, 0o600)
+}
+
+// WriteFileAtomic replaces path with data so that a reader sees either the
+// old or the new content, never a torn write.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// List returns the ids in the store, sorted.
+func (s *Store) List() ([]string, error) {
+	ents, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && ValidateID(e.Name()) == nil {
+			if _, err := os.Stat(filepath.Join(s.Root, e.Name(), StateFile)); err == nil {
+				ids = append(ids, e.Name())
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Lock takes the container's exclusive lock (flock), blocking. The returned
+// function releases it.
+func (s *Store) Lock(id string) (func(), error) {
+	dir, err := s.Dir(id)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(filepath.Join(dir, LockFile), unix.O_CREAT|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("container %q %w", id, ErrNotExistText)
+		}
+		return nil, fmt.Errorf("locking container %q: %w", id, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("locking container %q: %w", id, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// ProcStartTime returns field 22 (starttime) of /proc/PID/stat and the
+// process state letter.
+func ProcStartTime(pid int) (start uint64, state byte, err error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// comm may contain spaces and parentheses: split after the last ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return 0, 0, fmt.Errorf("unexpected /proc/%d/stat format", pid)
+	}
+	f := strings.Fields(s[i+2:])
+	// f[0] is field 3 (state); starttime is field 22 -> f[19].
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("unexpected /proc/%d/stat format", pid)
+	}
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	return start, f[0][0], nil
+}
+
+// InitAlive reports whether the recorded init is still that same process
+// and not a zombie.
+func (c *Container) InitAlive() bool {
+	if c.InitPid <= 0 {
+		return false
+	}
+	start, st, err := ProcStartTime(c.InitPid)
+	if err != nil || start != c.InitStart {
+		return false
+	}
+	return st != 'Z' && st != 'X'
+}
