@@ -1,7 +1,10 @@
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-short vet demo bench clean
+.PHONY: build test test-short vet demo bench clean deps
+
+deps:
+	./scripts/deps.sh
 
 build:
 	$(GO) build -ldflags "-X github.com/hako-dev/hako/internal/cli.Version=$(VERSION)" -o bin/hako ./cmd/hako
@@ -12,13 +15,14 @@ vet:
 test-short:
 	$(GO) test -short ./...
 
-test: build vet
-	$(GO) test -count=1 ./...
+# The full suite: needs root (real containers). CI runs exactly this.
+test: deps build vet
+	$(GO) test -count=1 -timeout 15m ./...
 
-demo: build
+demo: deps build
 	./demo/demo.sh
 
-bench: build
+bench: deps build
 	./bench/bench.sh
 
 clean:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need on Debian, as root:
+# busybox-static (the test and demo rootfs), libseccomp-dev (cgo), and the
+# runtimes and tools used as comparison and clients (runc, crun, umoci,
+# hyperfine). Go modules come from the module proxy.
+set -euo pipefail
+pkgs=(busybox-static libseccomp-dev gcc make iproute2 runc crun umoci hyperfine)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v go >/dev/null; then
+	echo "deps: Go 1.26 or newer is needed (not packaged in this Debian release); install it to /usr/local/go" >&2
+	exit 1
+fi
+go mod download
