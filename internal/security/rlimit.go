@@ -1,0 +1,83 @@
+package security
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var rlimitTypes = map[string]int{
+	"RLIMIT_AS":         unix.RLIMIT_AS,
+	"RLIMIT_CORE":       unix.RLIMIT_CORE,
+	"RLIMIT_CPU":        unix.RLIMIT_CPU,
+	"RLIMIT_DATA":       unix.RLIMIT_DATA,
+	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
+	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
+	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE":       unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
+	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
+	"RLIMIT_RSS":        unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK":      unix.RLIMIT_STACK,
+}
+
+// RlimitTypes lists the process.rlimits[].type names ApplyRlimits knows.
+func RlimitTypes() []string {
+	names := make([]string, 0, len(rlimitTypes))
+	for n := range rlimitTypes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ApplyRlimits sets process.rlimits on the calling process with prlimit(2).
+// Resource limits belong to the process and survive execve. Raising a hard
+// limit needs CAP_SYS_RESOURCE, so call it before capabilities are dropped.
+func ApplyRlimits(rl []specs.POSIXRlimit) error {
+	for i, r := range rl {
+		field := fmt.Sprintf("process.rlimits[%d]", i)
+		res, ok := rlimitTypes[r.Type]
+		if !ok {
+			hint := "expected one of " + strings.Join(RlimitTypes(), ", ")
+			if _, ok := rlimitTypes[strings.ToUpper(r.Type)]; ok {
+				hint = fmt.Sprintf("did you mean %q?", strings.ToUpper(r.Type))
+			} else if _, ok := rlimitTypes["RLIMIT_"+strings.ToUpper(r.Type)]; ok {
+				hint = fmt.Sprintf("did you mean %q?", "RLIMIT_"+strings.ToUpper(r.Type))
+			}
+			return fmt.Errorf("%s.type: unknown resource limit %q: %s", field, r.Type, hint)
+		}
+		if r.Soft > r.Hard {
+			return fmt.Errorf("%s: %s soft limit %d is above its hard limit %d", field, r.Type, r.Soft, r.Hard)
+		}
+		var old unix.Rlimit
+		if err := unix.Prlimit(0, res, nil, &old); err != nil {
+			return fmt.Errorf("%s: reading %s: %w", field, r.Type, err)
+		}
+		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
+			if errors.Is(err, unix.EPERM) && r.Hard > old.Max {
+				return fmt.Errorf("%s: raising the %s hard limit from %s to %d needs CAP_SYS_RESOURCE: %w "+
+					"(this host's bounding set may lack CAP_SYS_RESOURCE; lower %s.hard to at most %s)",
+					field, r.Type, limitString(old.Max), r.Hard, err, field, limitString(old.Max))
+			}
+			return fmt.Errorf("%s: setting %s to soft %d, hard %d: %w", field, r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
+func limitString(v uint64) string {
+	if v == unix.RLIM_INFINITY {
+		return "unlimited"
+	}
+	return fmt.Sprint(v)
+}
