@@ -1,0 +1,164 @@
+package mount
+
+import (
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Config is everything rootfs setup needs, filled from config.json by the caller.
+type Config struct {
+	Rootfs        string              // absolute, clean host path of the rootfs (already resolved against the bundle)
+	Readonly      bool                // root.readonly
+	Propagation   string              // linux.rootfsPropagation: "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"; "" means rprivate
+	Mounts        []specs.Mount       // config.json mounts, in order
+	Devices       []specs.LinuxDevice // linux.devices (in addition to the defaults)
+	MaskedPaths   []string
+	ReadonlyPaths []string
+	NoPivot       bool // --no-pivot: chroot-style (MS_MOVE + chroot) instead of pivot_root
+	InUserNS      bool // the process is in a new user namespace: mknod is not permitted, bind-mount device nodes from the host /dev instead
+	CgroupNS      bool // the process has its own cgroup namespace (affects how a "cgroup" mount is done)
+}
+
+// Prepare runs before pivot_root: it makes "/" a recursive slave (or
+// private, as configured) so that nothing mounted here reaches the host,
+// bind-mounts Rootfs onto itself (so that it is a mount point), performs
+// every entry of Mounts in order, creates the default devices and Devices,
+// and the /dev symlinks.
+func Prepare(c *Config) error {
+	if err := c.checkRootfs(); err != nil {
+		return err
+	}
+	if err := refuseHostMountNS(); err != nil {
+		return &Error{Step: "preparing the rootfs", Destination: c.Rootfs, Err: err}
+	}
+	start := uintptr(unix.MS_REC | unix.MS_SLAVE)
+	if c.Propagation == "private" || c.Propagation == "rprivate" {
+		start = unix.MS_REC | unix.MS_PRIVATE
+	}
+	if err := unix.Mount("", "/", "", start, ""); err != nil {
+		return &Error{Step: "making the host's mounts a slave of the container's", Destination: "/", Err: err, inUserNS: c.InUserNS}
+	}
+	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return &Error{Step: "bind-mounting the rootfs onto itself", Destination: c.Rootfs, Field: "root.path", Err: err, inUserNS: c.InUserNS}
+	}
+	r, err := openRoot(c.Rootfs)
+	if err != nil {
+		return &Error{Step: "opening the rootfs", Destination: c.Rootfs, Field: "root.path", Err: err}
+	}
+	defer r.close()
+	devBound := false
+	for i, m := range c.Mounts {
+		if err := doMount(c, r, i, m); err != nil {
+			return err
+		}
+		if cleanDest(m.Destination) == "/dev" && (m.Type == "bind" || parseOptions(m.Options).bind) {
+			devBound = true
+		}
+	}
+	return createDevices(c, r, !devBound)
+}
+
+// PivotRoot makes Rootfs the root: pivot_root(".", ".") and a lazy unmount
+// of the old root after making it a recursive slave, so that no trace of the
+// host's mounts stays visible; with NoPivot, MS_MOVE onto "/" and chroot.
+// The working directory ends as "/". It then applies Propagation ("" means
+// rprivate) to the new root.
+func PivotRoot(c *Config) error {
+	if err := c.checkRootfs(); err != nil {
+		return err
+	}
+	var err error
+	if c.NoPivot {
+		err = moveRoot(c.Rootfs)
+	} else {
+		err = pivotRoot(c.Rootfs)
+	}
+	if err != nil {
+		return err
+	}
+	flag, ok := propagationFlag(c.Propagation)
+	if !ok {
+		return &Error{Step: "setting root propagation", Destination: "/", Field: "linux.rootfsPropagation",
+			Err:  reasonf(unix.EINVAL, "unknown propagation %q", c.Propagation),
+			Hint: "use one of private, rprivate, slave, rslave, shared, rshared, unbindable, runbindable"}
+	}
+	if err := unix.Mount("", "/", "", flag, ""); err != nil {
+		return &Error{Step: "setting root propagation", Destination: "/", Field: "linux.rootfsPropagation", Err: err, inUserNS: c.InUserNS}
+	}
+	return nil
+}
+
+// Finish runs after PivotRoot: it masks MaskedPaths (/dev/null bound over
+// files, an empty read-only tmpfs over directories), makes ReadonlyPaths
+// read-only (recursively, keeping their other flags), both skipping paths
+// that do not exist, and at last remounts "/" read-only when Readonly.
+func Finish(c *Config) error {
+	r, err := openRoot("/")
+	if err != nil {
+		return &Error{Step: "opening the root", Destination: "/", Err: err}
+	}
+	defer r.close()
+	if err := maskPaths(c, r); err != nil {
+		return err
+	}
+	if err := readonlyPaths(c, r); err != nil {
+		return err
+	}
+	if c.Readonly {
+		if err := remountReadonly("/"); err != nil {
+			return &Error{Step: "making the root read-only", Destination: "/", Field: "root.readonly", Err: err, inUserNS: c.InUserNS}
+		}
+	}
+	return nil
+}
+
+func propagationFlag(p string) (uintptr, bool) {
+	if p == "" {
+		return unix.MS_REC | unix.MS_PRIVATE, true
+	}
+	f, ok := propagationOptions[p]
+	return f, ok
+}
+
+func (c *Config) checkRootfs() error {
+	fail := func(err error) error {
+		return &Error{Step: "checking the rootfs", Destination: c.Rootfs, Field: "root.path", Err: err}
+	}
+	if !filepath.IsAbs(c.Rootfs) || filepath.Clean(c.Rootfs) != c.Rootfs {
+		return fail(reasonf(unix.EINVAL, "the rootfs path must be absolute and clean"))
+	}
+	if c.Rootfs == "/" {
+		return fail(reasonf(unix.EINVAL, "the host's / cannot be a container's rootfs"))
+	}
+	st, err := os.Stat(c.Rootfs)
+	if err != nil {
+		return fail(err)
+	}
+	if !st.IsDir() {
+		return fail(reasonf(unix.ENOTDIR, "the rootfs is not a directory"))
+	}
+	if _, ok := propagationFlag(c.Propagation); !ok {
+		return &Error{Step: "checking the rootfs", Destination: "/", Field: "linux.rootfsPropagation",
+			Err: reasonf(unix.EINVAL, "unknown propagation %q", c.Propagation)}
+	}
+	return nil
+}
+
+// refuseHostMountNS refuses to run in the mount namespace of PID 1: every
+// mount here, starting with making "/" a slave, would change the host.
+func refuseHostMountNS() error {
+	if self, err := os.Readlink("/proc/self"); err != nil || self == "1" {
+		return nil // a /proc of our own PID namespace: /proc/1 is us
+	}
+	var a, b unix.Stat_t
+	if unix.Stat("/proc/self/ns/mnt", &a) != nil || unix.Stat("/proc/1/ns/mnt", &b) != nil {
+		return nil // cannot tell (e.g. no ptrace access to PID 1 in a user namespace)
+	}
+	if a.Dev == b.Dev && a.Ino == b.Ino {
+		return reasonf(unix.EPERM, "the process is in the host's mount namespace; rootfs setup must run in a new one (CLONE_NEWNS), else it would change the host's mounts")
+	}
+	return nil
+}

@@ -1,0 +1,505 @@
+package mount
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/internal/spec"
+	"github.com/hako-dev/hako/internal/testutil"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The namespaces of `hako spec`'s default configuration.
+const defaultNS = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
+
+func run(t *testing.T, sc scenario, cloneflags uintptr) result {
+	t.Helper()
+	testutil.RequiresRoot(t)
+	before := hostMounts(t)
+	res, err := spawn(sc, cloneflags, sc.UserNS && sc.Outer == nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHostUnchanged(t, before, sc.Config.Rootfs)
+	return res
+}
+
+func hostMounts(t *testing.T) string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkHostUnchanged compares the test's (the host's) mount table with the
+// one before the scenario. Other tests on the machine may mount things of
+// their own meanwhile, so only mounts that mention the rootfs' directory
+// count as added; no mount that existed may change or go away.
+func checkHostUnchanged(t *testing.T, before, rootfs string) {
+	t.Helper()
+	added, gone := diffLines(before, hostMounts(t))
+	dir := filepath.Dir(rootfs)
+	for _, l := range added {
+		if strings.Contains(l, dir) {
+			t.Errorf("host mount table gained a mount of the test's: %s", l)
+		}
+	}
+	now := hostMounts(t)
+	for _, l := range gone {
+		id := strings.SplitN(l, " ", 2)[0]
+		if l != "" && strings.Contains("\n"+now, "\n"+id+" ") {
+			t.Errorf("host mount changed: was %s", l)
+		}
+	}
+}
+
+func probes(ps ...string) []probe {
+	var out []probe
+	for _, p := range ps {
+		op, path, _ := strings.Cut(p, " ")
+		out = append(out, probe{Op: op, Path: path})
+	}
+	return out
+}
+
+func want(t *testing.T, res result, key, out, errName string) {
+	t.Helper()
+	p, ok := res.Probes[key]
+	if !ok {
+		t.Fatalf("no probe %q in result (setup error: %s)", key, res.Err)
+	}
+	if p.Err != errName {
+		t.Errorf("%s: error %q, want %q (output %q)", key, p.Err, errName, p.Out)
+	}
+	if out != "*" && p.Out != out {
+		t.Errorf("%s: output %q, want %q", key, p.Out, out)
+	}
+}
+
+func wantOK(t *testing.T, res result) {
+	t.Helper()
+	if res.Err != "" {
+		t.Fatalf("setup failed: %s", res.Err)
+	}
+}
+
+func defaultConfig(t *testing.T) Config {
+	s := spec.Default()
+	return Config{
+		Rootfs:        testutil.BusyboxRootfs(t),
+		Readonly:      true,
+		Mounts:        s.Mounts,
+		MaskedPaths:   s.Linux.MaskedPaths,
+		ReadonlyPaths: s.Linux.ReadonlyPaths,
+		CgroupNS:      true,
+	}
+}
+
+// mountpoints lists the mount points of a mountinfo text.
+func mountpoints(mi string) []string {
+	var out []string
+	for _, l := range strings.Split(mi, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 4 {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+func defaultProbes() []probe {
+	return probes(
+		"stat /dev/null", "stat /dev/zero", "stat /dev/full", "stat /dev/random", "stat /dev/urandom", "stat /dev/tty",
+		"write /dev/null", "readlink /dev/fd", "readlink /dev/stdin", "readlink /dev/stdout", "readlink /dev/stderr",
+		"readlink /dev/ptmx", "readlink /dev/core", "exists /dev/pts/ptmx",
+		"write /etc/new-file", "write /tmp/x", "write /dev/shm/x",
+		"write /proc/sys/kernel/hostname", "read /proc/keys", "stat /proc/keys", "read /proc/timer_list",
+		"ls /sys/firmware", "mkdir /sys/firmware/x", "ls /proc/acpi", "statfs /proc/irq", "statfs /proc/fs",
+		"read /etc/hostname", "mountinfo ", "statfs /", "statfs /proc/sys",
+	)
+}
+
+func checkDefault(t *testing.T, res result, userns bool, extraMounts ...string) {
+	t.Helper()
+	wantOK(t, res)
+	for _, d := range []string{"null 1:3", "zero 1:5", "full 1:7", "random 1:8", "urandom 1:9", "tty 5:0"} {
+		name, dev, _ := strings.Cut(d, " ")
+		if userns {
+			// A bind of the host's node: its mode is the host's.
+			p := res.Probes["stat /dev/"+name]
+			if !strings.HasPrefix(p.Out, "c ") || !strings.Contains(p.Out, " "+dev+" ") {
+				t.Errorf("/dev/%s: %q, want the character device %s", name, p.Out, dev)
+			}
+			continue
+		}
+		want(t, res, "stat /dev/"+name, "c 0666 "+dev+" uid=0 gid=0", "")
+	}
+	want(t, res, "write /dev/null", "", "")
+	want(t, res, "readlink /dev/fd", "/proc/self/fd", "")
+	want(t, res, "readlink /dev/stdin", "/proc/self/fd/0", "")
+	want(t, res, "readlink /dev/stdout", "/proc/self/fd/1", "")
+	want(t, res, "readlink /dev/stderr", "/proc/self/fd/2", "")
+	want(t, res, "readlink /dev/ptmx", "pts/ptmx", "")
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		want(t, res, "readlink /dev/core", "/proc/kcore", "")
+	} else {
+		want(t, res, "readlink /dev/core", "", "ENOENT") // no kcore to point at
+	}
+	want(t, res, "exists /dev/pts/ptmx", "", "")
+	want(t, res, "write /etc/new-file", "", "EROFS") // root.readonly
+	want(t, res, "write /tmp/x", "", "EROFS")
+	want(t, res, "write /dev/shm/x", "", "") // a tmpfs of its own stays writable
+	want(t, res, "write /proc/sys/kernel/hostname", "", "EROFS")
+	for _, p := range []string{"/", "/proc/sys", "/proc/irq", "/proc/fs"} {
+		if !strings.HasSuffix(res.Probes["statfs "+p].Out, "ro=true") {
+			t.Errorf("statfs %s: %q, want read-only", p, res.Probes["statfs "+p].Out)
+		}
+	}
+	want(t, res, "read /proc/keys", "", "") // masked with /dev/null
+	want(t, res, "read /proc/timer_list", "", "")
+	want(t, res, "stat /proc/keys", "*", "")
+	if !strings.HasPrefix(res.Probes["stat /proc/keys"].Out, "c ") || !strings.Contains(res.Probes["stat /proc/keys"].Out, " 1:3 ") {
+		t.Errorf("/proc/keys is %q, want /dev/null bound over it", res.Probes["stat /proc/keys"].Out)
+	}
+	want(t, res, "ls /proc/acpi", "", "") // masked with an empty tmpfs
+	want(t, res, "ls /sys/firmware", "", "")
+	want(t, res, "mkdir /sys/firmware/x", "", "EROFS")
+	want(t, res, "read /etc/hostname", "busybox\n", "")
+	// No trace of the host: every mount point is one the configuration made.
+	allowed := []string{"/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/sys/firmware",
+		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+		"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+		"/proc/sysrq-trigger", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+	allowed = append(allowed, extraMounts...)
+	for _, mp := range mountpoints(res.Probes["mountinfo "].Out) {
+		ok := strings.HasPrefix(mp, "/sys/fs/cgroup/") || userns && strings.HasPrefix(mp, "/sys/")
+		for _, a := range allowed {
+			ok = ok || mp == a
+		}
+		if !ok {
+			t.Errorf("unexpected mount point %q in the container:\n%s", mp, res.Probes["mountinfo "].Out)
+		}
+	}
+}
+
+// TestDefaultSpec runs `hako spec`'s configuration: its mounts, the
+// default devices, masked and read-only paths and a read-only root.
+func TestDefaultSpec(t *testing.T) {
+	c := defaultConfig(t)
+	res := run(t, scenario{Config: c, Probes: defaultProbes()}, defaultNS)
+	checkDefault(t, res, false)
+}
+
+// TestNoPivot is the same with --no-pivot (MS_MOVE + chroot).
+func TestNoPivot(t *testing.T) {
+	c := defaultConfig(t)
+	c.NoPivot = true
+	res := run(t, scenario{Config: c, Probes: defaultProbes()}, defaultNS)
+	checkDefault(t, res, false)
+}
+
+// TestUserNamespace runs the rootless configuration in a user namespace:
+// devices become binds of the host's nodes, /sys a read-only bind, and
+// remounts must repeat the flags the kernel locked.
+func TestUserNamespace(t *testing.T) {
+	s := spec.Default()
+	spec.ToRootless(s, 0, 0)
+	data := filepath.Join(t.TempDir(), "locked")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{
+		Rootfs: testutil.BusyboxRootfs(t), Readonly: true, InUserNS: true,
+		Mounts:      append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro"}}),
+		MaskedPaths: s.Linux.MaskedPaths, ReadonlyPaths: s.Linux.ReadonlyPaths,
+	}
+	ps := append(defaultProbes(), probes("read /data/hello", "write /data/new", "ls /sys/fs/cgroup")...)
+	sc := scenario{Config: c, Probes: ps, UserNS: true, Outer: &outer{LockedTmpfs: data},
+		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS}
+	res := run(t, sc, unix.CLONE_NEWNS)
+	if res.Err != "" || res.Inner == nil {
+		t.Fatalf("outer: %s", res.Err)
+	}
+	checkDefault(t, *res.Inner, true, "/data")
+	want(t, *res.Inner, "read /data/hello", "hi\n", "")
+	want(t, *res.Inner, "write /data/new", "", "EROFS")
+}
+
+// TestBindReadonly binds a host directory and a host file read-only.
+func TestBindReadonly(t *testing.T) {
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "hello"), []byte("hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/data", Type: "bind", Source: host, Options: []string{"rbind", "ro", "nosuid"}},
+		{Destination: "/etc/greeting", Type: "none", Source: filepath.Join(host, "hello"), Options: []string{"bind", "ro"}},
+		{Destination: "/rw", Source: host, Options: []string{"bind"}},
+	}}
+	res := run(t, scenario{Config: c, Probes: probes("read /data/hello", "write /data/new", "read /etc/greeting",
+		"write /etc/greeting", "stat /etc/greeting", "write /rw/rw-ok", "write /etc/other")}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+	wantOK(t, res)
+	want(t, res, "read /data/hello", "hi\n", "")
+	want(t, res, "write /data/new", "", "EROFS")
+	want(t, res, "read /etc/greeting", "hi\n", "")
+	want(t, res, "write /etc/greeting", "", "EROFS")
+	want(t, res, "write /rw/rw-ok", "", "")
+	want(t, res, "write /etc/other", "", "") // the root stays writable
+	if _, err := os.Stat(filepath.Join(host, "rw-ok")); err != nil {
+		t.Errorf("a write through the rw bind did not reach the host: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(host, "new")); err == nil {
+		t.Errorf("a write through the ro bind reached the host")
+	}
+}
+
+// TestSymlinkEscape: destinations through symlinks of the image resolve
+// inside the rootfs, as if chrooted, and nothing is created or mounted on
+// the host.
+func TestSymlinkEscape(t *testing.T) {
+	outside := t.TempDir() // a host directory the image tries to reach
+	src := filepath.Join(t.TempDir(), "src")
+	if err := os.WriteFile(src, []byte("from host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("inside", func(t *testing.T) {
+		rootfs := testutil.BusyboxRootfs(t)
+		// The links' targets exist inside the rootfs too: that is where
+		// the mounts must land.
+		if err := os.MkdirAll(filepath.Join(rootfs, outside), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(rootfs, "mnt")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(strings.Repeat("../", 20)+strings.TrimPrefix(outside, "/"), filepath.Join(rootfs, "up")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/etc/passwd", filepath.Join(rootfs, "passwd-link")); err != nil {
+			t.Fatal(err)
+		}
+		c := Config{Rootfs: rootfs, Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/mnt/x", Type: "tmpfs", Source: "tmpfs"},
+			{Destination: "/up/y", Type: "tmpfs", Source: "tmpfs"},
+			{Destination: "/passwd-link", Type: "bind", Source: src, Options: []string{"bind"}},
+		}}
+		res := run(t, scenario{Config: c, Steps: "pivot", Probes: probes(
+			"statfs "+filepath.Join(outside, "x"), "statfs "+filepath.Join(outside, "y"), "read /etc/passwd")},
+			unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+		wantOK(t, res)
+		tmpfs := "0x1021994 ro=false"
+		want(t, res, "statfs "+filepath.Join(outside, "x"), tmpfs, "")
+		want(t, res, "statfs "+filepath.Join(outside, "y"), tmpfs, "")
+		want(t, res, "read /etc/passwd", "from host\n", "")
+		for _, d := range []string{"x", "y"} {
+			if st, err := os.Stat(filepath.Join(rootfs, outside, d)); err != nil || !st.IsDir() {
+				t.Errorf("want the destination created inside the rootfs at %s: %v", filepath.Join(rootfs, outside, d), err)
+			}
+		}
+	})
+	t.Run("dangling", func(t *testing.T) {
+		// The links' targets exist only on the host: refused, nothing made.
+		rootfs := testutil.BusyboxRootfs(t)
+		if err := os.Symlink(outside, filepath.Join(rootfs, "mnt")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(strings.Repeat("../", 20)+strings.TrimPrefix(outside, "/"), filepath.Join(rootfs, "up")); err != nil {
+			t.Fatal(err)
+		}
+		for i, dest := range []string{"/mnt/x", "/up/y", "/up"} {
+			c := Config{Rootfs: rootfs, Mounts: []specs.Mount{{Destination: dest, Type: "tmpfs", Source: "tmpfs"}}}
+			res := run(t, scenario{Config: c, Steps: "prepare"}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+			if res.Err == "" || res.Field != "mounts[0]" {
+				t.Errorf("%d: mount at %s through a dangling symlink: error %q, want one for mounts[0]", i, dest, res.Err)
+			}
+		}
+	})
+	ents, err := os.ReadDir(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		t.Errorf("the host directory %s got %d entries through the image's symlinks", outside, len(ents))
+	}
+	if b, _ := os.ReadFile("/etc/passwd"); string(b) == "from host\n" {
+		t.Fatal("the host's /etc/passwd was overmounted")
+	}
+}
+
+// TestProcSysSymlinkRefused: a /proc or /sys that is a symlink in the image
+// is refused, as are mounts over security files inside /proc.
+func TestProcSysSymlinkRefused(t *testing.T) {
+	for _, tc := range []struct{ name, dir, typ string }{
+		{"proc", "proc", "proc"},
+		{"sys", "sys", "sysfs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rootfs := testutil.BusyboxRootfs(t)
+			if err := os.Remove(filepath.Join(rootfs, tc.dir)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/tmp", filepath.Join(rootfs, tc.dir)); err != nil {
+				t.Fatal(err)
+			}
+			c := Config{Rootfs: rootfs, Mounts: []specs.Mount{
+				{Destination: "/dev", Type: "tmpfs", Source: "tmpfs"},
+				{Destination: "/" + tc.dir, Type: tc.typ, Source: tc.typ},
+			}}
+			res := run(t, scenario{Config: c, Steps: "prepare"}, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWNET)
+			if res.Err == "" {
+				t.Fatal("mounting over a symlinked /" + tc.dir + " succeeded")
+			}
+			if !res.IsError || res.Field != "mounts[1]" || res.Errno != "ELOOP" || !strings.Contains(res.Err, "symlink") {
+				t.Errorf("error %q (field %q, errno %q), want a *mount.Error for mounts[1] about a symlink (ELOOP)", res.Err, res.Field, res.Errno)
+			}
+		})
+	}
+	t.Run("inside-proc", func(t *testing.T) {
+		c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/proc/sys/kernel/hostname", Type: "bind", Source: "/etc/hostname", Options: []string{"bind"}},
+		}}
+		res := run(t, scenario{Config: c, Steps: "prepare"}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+		if res.Field != "mounts[1]" || res.Errno != "EPERM" || !strings.Contains(res.Err, "not allowed") {
+			t.Errorf("error %q (field %q, errno %q), want mounts[1] refused (EPERM)", res.Err, res.Field, res.Errno)
+		}
+	})
+}
+
+// TestBadType: an unknown filesystem type fails with ENODEV, naming the
+// mount.
+func TestBadType(t *testing.T) {
+	c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/x", Type: "nosuchfs", Source: "none"},
+	}}
+	res := run(t, scenario{Config: c, Steps: "prepare"}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+	if res.Errno != "ENODEV" || res.Field != "mounts[1]" || res.Step != "mounting" {
+		t.Fatalf("error %q (step %q, field %q, errno %q), want ENODEV for mounts[1]", res.Err, res.Step, res.Field, res.Errno)
+	}
+	for _, s := range []string{`mounting "none" to rootfs at "/x"`, "mounts[1]", "(ENODEV)", `"nosuchfs"`, "hint:"} {
+		if !strings.Contains(res.Err, s) {
+			t.Errorf("error %q lacks %q", res.Err, s)
+		}
+	}
+}
+
+// TestMissingBindSource names the source and hints at it.
+func TestMissingBindSource(t *testing.T) {
+	c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
+		{Destination: "/data", Type: "bind", Source: "/nonexistent/hako", Options: []string{"rbind"}},
+	}}
+	res := run(t, scenario{Config: c, Steps: "prepare"}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+	if res.Errno != "ENOENT" || !strings.Contains(res.Err, "the bind source must exist on the host") || !strings.Contains(res.Err, "mounts[0]") {
+		t.Fatalf("error %q (errno %q)", res.Err, res.Errno)
+	}
+}
+
+// TestNoLeak: the outer namespace makes "/" shared, so that any mount the
+// inner one made without Prepare's slave propagation would appear in it.
+// The negative control shows that the check can fail.
+func TestNoLeak(t *testing.T) {
+	t.Run("prepare", func(t *testing.T) {
+		c := defaultConfig(t)
+		sc := scenario{Config: c, Outer: &outer{MakeShared: true}, Cloneflags: defaultNS}
+		res := run(t, sc, unix.CLONE_NEWNS)
+		if res.Err != "" || res.Inner == nil {
+			t.Fatalf("outer: %s", res.Err)
+		}
+		wantOK(t, *res.Inner)
+		if len(res.MountsAdded) != 0 || len(res.MountsGone) != 0 {
+			t.Errorf("the outer mount table changed:\nadded: %q\ngone: %q", res.MountsAdded, res.MountsGone)
+		}
+	})
+	t.Run("control", func(t *testing.T) {
+		c := defaultConfig(t)
+		sc := scenario{Config: c, NoPrepare: true, Outer: &outer{MakeShared: true}, Cloneflags: unix.CLONE_NEWNS}
+		res := run(t, sc, unix.CLONE_NEWNS)
+		if res.Err != "" || res.Inner == nil {
+			t.Fatalf("outer: %s", res.Err)
+		}
+		if len(res.MountsAdded) == 0 {
+			t.Error("a mount made without Prepare did not propagate: the leak check cannot fail")
+		}
+	})
+}
+
+// TestDevices creates configured devices and refuses paths outside /dev.
+func TestDevices(t *testing.T) {
+	uid, gid := uint32(1000), uint32(1001)
+	mode := os.FileMode(0o600)
+	c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=755"}},
+	}, Devices: []specs.LinuxDevice{
+		{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229, FileMode: &mode, UID: &uid, GID: &gid},
+		{Path: "/dev/sub/dir/loopy", Type: "b", Major: 7, Minor: 0},
+		{Path: "/dev/fifo", Type: "p"},
+		{Path: "/dev/null", Type: "c", Major: 1, Minor: 3, FileMode: &mode},
+	}}
+	res := run(t, scenario{Config: c, Steps: "pivot", Probes: probes("stat /dev/fuse", "stat /dev/sub/dir/loopy",
+		"stat /dev/fifo", "stat /dev/null", "stat /dev/zero")}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+	wantOK(t, res)
+	want(t, res, "stat /dev/fuse", "c 0600 10:229 uid=1000 gid=1001", "")
+	want(t, res, "stat /dev/sub/dir/loopy", "b 0666 7:0 uid=0 gid=0", "")
+	want(t, res, "stat /dev/fifo", "p 0666 0:0 uid=0 gid=0", "")
+	want(t, res, "stat /dev/null", "c 0600 1:3 uid=0 gid=0", "") // the configuration wins over the default
+	want(t, res, "stat /dev/zero", "c 0666 1:5 uid=0 gid=0", "")
+
+	for i, p := range []string{"/etc/evil", "/dev/../etc/evil", "dev/rel", "/dev"} {
+		c := Config{Rootfs: testutil.BusyboxRootfs(t), Devices: []specs.LinuxDevice{
+			{Path: "/dev/ok", Type: "c", Major: 1, Minor: 3},
+			{Path: p, Type: "c", Major: 1, Minor: 3},
+		}}
+		res := run(t, scenario{Config: c, Steps: "prepare"}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+		if res.Field != "linux.devices[1]" || res.Errno != "EINVAL" {
+			t.Errorf("%d: device %q: error %q (field %q), want EINVAL for linux.devices[1]", i, p, res.Err, res.Field)
+		}
+	}
+}
+
+// TestCgroupV1 checks the "cgroup" mount on a cgroup v1 or hybrid host,
+// with and without a cgroup namespace.
+func TestCgroupV1(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if cgroup2Only() {
+		t.Skip("needs a cgroup v1 or hybrid host")
+	}
+	for _, cgns := range []bool{true, false} {
+		name := map[bool]string{true: "cgroupns", false: "host-cgroupns"}[cgns]
+		t.Run(name, func(t *testing.T) {
+			c := Config{Rootfs: testutil.BusyboxRootfs(t), CgroupNS: cgns, Mounts: []specs.Mount{
+				{Destination: "/proc", Type: "proc", Source: "proc"},
+				{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+				{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+			}}
+			flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET)
+			if cgns {
+				flags |= unix.CLONE_NEWCGROUP
+			}
+			res := run(t, scenario{Config: c, Steps: "pivot", Probes: probes("ls /sys/fs/cgroup", "read /sys/fs/cgroup/memory/cgroup.procs",
+				"exists /sys/fs/cgroup/memory/memory.limit_in_bytes", "mkdir /sys/fs/cgroup/memory/hako-test",
+				"mkdir /sys/fs/cgroup/extra", "statfs /sys/fs/cgroup/unified")}, flags)
+			wantOK(t, res)
+			got := " " + res.Probes["ls /sys/fs/cgroup"].Out + " "
+			for _, d := range []string{"memory", "cpu", "pids", "devices", "freezer", "systemd", "unified"} {
+				if !strings.Contains(got, " "+d+" ") {
+					t.Errorf("/sys/fs/cgroup lacks %s: %q", d, got)
+				}
+			}
+			if procs := res.Probes["read /sys/fs/cgroup/memory/cgroup.procs"].Out; !strings.Contains("\n"+procs, "\n1\n") {
+				t.Errorf("the container's memory cgroup.procs %q lacks its own init (pid 1)", procs)
+			}
+			want(t, res, "exists /sys/fs/cgroup/memory/memory.limit_in_bytes", "", "")
+			want(t, res, "mkdir /sys/fs/cgroup/memory/hako-test", "", "EROFS")
+			want(t, res, "mkdir /sys/fs/cgroup/extra", "", "EROFS")
+			want(t, res, "statfs /sys/fs/cgroup/unified", "0x63677270 ro=true", "")
+		})
+	}
+}
