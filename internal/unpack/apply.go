@@ -57,8 +57,8 @@ func (tarApplier) Apply(ctx context.Context, rootfs string, layer io.Reader, opt
 		chown:   opts.Ownership == OwnershipAlways || opts.Ownership == OwnershipAuto && os.Geteuid() == 0,
 		buf:     make([]byte, 1<<20),
 		created: map[string]struct{}{},
-		warns: map[string]int{},
-		first: map[string]string{},
+		warns:   map[string]int{},
+		first:   map[string]string{},
 	}
 	defer u.summary(&st)
 	tr := tar.NewReader(lr)

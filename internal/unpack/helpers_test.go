@@ -36,7 +36,9 @@ func dir(name string) ent        { return ent{name: name, typ: tar.TypeDir, mode
 func symlink(name, target string) ent {
 	return ent{name: name, link: target, typ: tar.TypeSymlink, mode: 0o777}
 }
-func hardlink(name, target string) ent { return ent{name: name, link: target, typ: tar.TypeLink, mode: 0o644} }
+func hardlink(name, target string) ent {
+	return ent{name: name, link: target, typ: tar.TypeLink, mode: 0o644}
+}
 
 func (e ent) with(f func(*ent)) ent { f(&e); return e }
 

@@ -109,8 +109,8 @@ func TestXattrs(t *testing.T) {
 	apply(t, r, tarOf(t,
 		file("f", "x").with(func(e *ent) {
 			e.pax = map[string]string{
-				"SCHILY.xattr.user.mime":               "text/plain",
-				"SCHILY.xattr.trusted.overlay.opaque":  "y",
+				"SCHILY.xattr.user.mime":                "text/plain",
+				"SCHILY.xattr.trusted.overlay.opaque":   "y",
 				"SCHILY.xattr.trusted.overlay.redirect": "/etc",
 			}
 		}),
