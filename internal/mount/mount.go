@@ -69,6 +69,8 @@ func doMount(c *Config, r *root, i int, m specs.Mount) error {
 		err = e.bind()
 	case e.typ == "cgroup":
 		err = e.cgroup()
+	case e.o.copyUp:
+		err = e.tmpfsCopyUp()
 	default:
 		err = e.filesystem()
 	}

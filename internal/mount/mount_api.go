@@ -39,7 +39,7 @@ func Prepare(c *Config) error {
 		start = unix.MS_REC | unix.MS_PRIVATE
 	}
 	if err := unix.Mount("", "/", "", start, ""); err != nil {
-		return &Error{Step: "making the host's mounts a slave of the container's", Destination: "/", Err: err, inUserNS: c.InUserNS}
+		return &Error{Step: "setting mount propagation of", Destination: "/", Field: "linux.rootfsPropagation", Err: err, inUserNS: c.InUserNS}
 	}
 	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return &Error{Step: "bind-mounting the rootfs onto itself", Destination: c.Rootfs, Field: "root.path", Err: err, inUserNS: c.InUserNS}

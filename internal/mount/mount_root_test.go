@@ -190,6 +190,7 @@ func checkDefault(t *testing.T, res result, userns bool, extraMounts ...string) 
 // TestDefaultSpec runs `hako spec`'s configuration: its mounts, the
 // default devices, masked and read-only paths and a read-only root.
 func TestDefaultSpec(t *testing.T) {
+	testutil.RequiresRoot(t)
 	c := defaultConfig(t)
 	res := run(t, scenario{Config: c, Probes: defaultProbes()}, defaultNS)
 	checkDefault(t, res, false)
@@ -197,6 +198,7 @@ func TestDefaultSpec(t *testing.T) {
 
 // TestNoPivot is the same with --no-pivot (MS_MOVE + chroot).
 func TestNoPivot(t *testing.T) {
+	testutil.RequiresRoot(t)
 	c := defaultConfig(t)
 	c.NoPivot = true
 	res := run(t, scenario{Config: c, Probes: defaultProbes()}, defaultNS)
@@ -207,6 +209,7 @@ func TestNoPivot(t *testing.T) {
 // devices become binds of the host's nodes, /sys a read-only bind, and
 // remounts must repeat the flags the kernel locked.
 func TestUserNamespace(t *testing.T) {
+	testutil.RequiresRoot(t)
 	s := spec.Default()
 	spec.ToRootless(s, 0, 0)
 	data := filepath.Join(t.TempDir(), "locked")
@@ -232,6 +235,7 @@ func TestUserNamespace(t *testing.T) {
 
 // TestBindReadonly binds a host directory and a host file read-only.
 func TestBindReadonly(t *testing.T) {
+	testutil.RequiresRoot(t)
 	host := t.TempDir()
 	if err := os.WriteFile(filepath.Join(host, "hello"), []byte("hi\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -263,6 +267,7 @@ func TestBindReadonly(t *testing.T) {
 // inside the rootfs, as if chrooted, and nothing is created or mounted on
 // the host.
 func TestSymlinkEscape(t *testing.T) {
+	testutil.RequiresRoot(t)
 	outside := t.TempDir() // a host directory the image tries to reach
 	src := filepath.Join(t.TempDir(), "src")
 	if err := os.WriteFile(src, []byte("from host\n"), 0o644); err != nil {
@@ -336,6 +341,7 @@ func TestSymlinkEscape(t *testing.T) {
 // TestProcSysSymlinkRefused: a /proc or /sys that is a symlink in the image
 // is refused, as are mounts over security files inside /proc.
 func TestProcSysSymlinkRefused(t *testing.T) {
+	testutil.RequiresRoot(t)
 	for _, tc := range []struct{ name, dir, typ string }{
 		{"proc", "proc", "proc"},
 		{"sys", "sys", "sysfs"},
@@ -376,6 +382,7 @@ func TestProcSysSymlinkRefused(t *testing.T) {
 // TestBadType: an unknown filesystem type fails with ENODEV, naming the
 // mount.
 func TestBadType(t *testing.T) {
+	testutil.RequiresRoot(t)
 	c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc"},
 		{Destination: "/x", Type: "nosuchfs", Source: "none"},
@@ -393,6 +400,7 @@ func TestBadType(t *testing.T) {
 
 // TestMissingBindSource names the source and hints at it.
 func TestMissingBindSource(t *testing.T) {
+	testutil.RequiresRoot(t)
 	c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
 		{Destination: "/data", Type: "bind", Source: "/nonexistent/hako", Options: []string{"rbind"}},
 	}}
@@ -406,6 +414,7 @@ func TestMissingBindSource(t *testing.T) {
 // inner one made without Prepare's slave propagation would appear in it.
 // The negative control shows that the check can fail.
 func TestNoLeak(t *testing.T) {
+	testutil.RequiresRoot(t)
 	t.Run("prepare", func(t *testing.T) {
 		c := defaultConfig(t)
 		sc := scenario{Config: c, Outer: &outer{MakeShared: true}, Cloneflags: defaultNS}
@@ -433,6 +442,7 @@ func TestNoLeak(t *testing.T) {
 
 // TestDevices creates configured devices and refuses paths outside /dev.
 func TestDevices(t *testing.T) {
+	testutil.RequiresRoot(t)
 	uid, gid := uint32(1000), uint32(1001)
 	mode := os.FileMode(0o600)
 	c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
@@ -501,5 +511,42 @@ func TestCgroupV1(t *testing.T) {
 			want(t, res, "mkdir /sys/fs/cgroup/extra", "", "EROFS")
 			want(t, res, "statfs /sys/fs/cgroup/unified", "0x63677270 ro=true", "")
 		})
+	}
+}
+
+// TestTmpCopyUp fills a tmpfs with what the image had at its destination,
+// symlinks copied as symlinks.
+func TestTmpCopyUp(t *testing.T) {
+	testutil.RequiresRoot(t)
+	rootfs := testutil.BusyboxRootfs(t)
+	etc := filepath.Join(rootfs, "etc")
+	if err := os.MkdirAll(filepath.Join(etc, "sub/deeper"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(etc, "sub/deeper/f"), []byte("deep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(etc, "sub/deeper/f"), 123, 456); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/shadow-on-host", filepath.Join(etc, "link")); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{Rootfs: rootfs, Mounts: []specs.Mount{
+		{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "nosuid"}},
+	}}
+	res := run(t, scenario{Config: c, Steps: "pivot", Probes: probes("read /etc/hostname", "readlink /etc/link",
+		"stat /etc/sub/deeper/f", "read /etc/sub/deeper/f", "stat /etc/sub", "write /etc/new", "statfs /etc")},
+		unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+	wantOK(t, res)
+	want(t, res, "read /etc/hostname", "busybox\n", "")
+	want(t, res, "readlink /etc/link", "/etc/shadow-on-host", "")
+	want(t, res, "stat /etc/sub/deeper/f", "f 0600 0:0 uid=123 gid=456", "")
+	want(t, res, "read /etc/sub/deeper/f", "deep\n", "")
+	want(t, res, "stat /etc/sub", "d 0750 0:0 uid=0 gid=0", "")
+	want(t, res, "write /etc/new", "", "")
+	want(t, res, "statfs /etc", "0x1021994 ro=false", "")
+	if _, err := os.Stat(filepath.Join(etc, "new")); err == nil {
+		t.Error("a write into the tmpfs reached the image")
 	}
 }

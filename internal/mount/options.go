@@ -19,6 +19,7 @@ type options struct {
 	hasAtime    bool      // an ratime option (rnoatime, rrelatime, ...) was given
 	data        []string  // everything else, for the filesystem (mode=755, size=65536k)
 	unsupported []string  // options hako knows but cannot honour
+	copyUp      bool      // tmpcopyup: fill a new tmpfs with what the image has there
 }
 
 type flagOpt struct {
@@ -125,6 +126,12 @@ func parseOptions(opts []string) options {
 			continue
 		case "rbind":
 			o.bind, o.recursive = true, true
+			continue
+		case "tmpcopyup":
+			o.copyUp = true
+			continue
+		case "notmpcopyup":
+			o.copyUp = false
 			continue
 		case "":
 			continue

@@ -1,0 +1,167 @@
+package mount
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// tmpfsCopyUp mounts a tmpfs at the destination and copies into it what
+// the image has there (the "tmpcopyup" option of runc and podman). The old
+// contents are read through a handle opened before the mount, so they stay
+// reachable below it; every step is relative to a directory handle and
+// never follows a symlink of the image.
+func (e *entry) tmpfsCopyUp() error {
+	if e.typ != "tmpfs" {
+		return reasonf(unix.EINVAL, "tmpcopyup applies to tmpfs mounts only")
+	}
+	if err := e.r.mkdirAll(e.dest); err != nil {
+		return err
+	}
+	h, err := e.r.open(e.dest)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	old, err := unix.Openat(int(h.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(old)
+	src := e.m.Source
+	if src == "" {
+		src = "tmpfs"
+	}
+	err = e.r.at(e.dest, func(t string, _ int) error {
+		return unix.Mount(src, t, "tmpfs", e.o.flags&^unix.MS_RDONLY, e.o.dataString())
+	})
+	if err != nil {
+		return err
+	}
+	err = e.r.at(e.dest, func(_ string, fd int) error {
+		top, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(top)
+		if err := copyOwnerMode(old, "", top, ""); err != nil {
+			return err
+		}
+		return copyTree(old, top)
+	})
+	if err != nil {
+		return err
+	}
+	if e.o.flags&unix.MS_RDONLY != 0 {
+		return e.remount()
+	}
+	return nil
+}
+
+// copyTree copies the entries of directory from into directory to.
+func copyTree(from, to int) error {
+	dup, err := unix.Dup(from)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(dup), "copy source")
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := copyEntry(from, to, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyEntry(from, to int, name string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(from, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		if err := unix.Mkdirat(to, name, 0o700); err != nil {
+			return err
+		}
+		sub, err := unix.Openat(from, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(sub)
+		dst, err := unix.Openat(to, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(dst)
+		if err := copyTree(sub, dst); err != nil {
+			return err
+		}
+	case unix.S_IFREG:
+		if err := copyFileAt(from, to, name); err != nil {
+			return err
+		}
+	case unix.S_IFLNK:
+		buf := make([]byte, unix.PathMax)
+		n, err := unix.Readlinkat(from, name, buf)
+		if err != nil {
+			return err
+		}
+		if err := unix.Symlinkat(string(buf[:n]), to, name); err != nil {
+			return err
+		}
+	default: // devices, fifos, sockets
+		if err := unix.Mknodat(to, name, st.Mode, int(st.Rdev)); err != nil {
+			return err
+		}
+	}
+	return copyOwnerMode(from, name, to, name)
+}
+
+func copyFileAt(from, to int, name string) error {
+	in, err := unix.Openat(from, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	r := os.NewFile(uintptr(in), name)
+	defer r.Close()
+	out, err := unix.Openat(to, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	w := os.NewFile(uintptr(out), name)
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// copyOwnerMode gives to/toName the owner and mode of from/fromName ("" for
+// the directories themselves), without following symlinks.
+func copyOwnerMode(from int, fromName string, to int, toName string) error {
+	flags := unix.AT_SYMLINK_NOFOLLOW
+	if fromName == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(from, fromName, &st, flags); err != nil {
+		return err
+	}
+	if err := unix.Fchownat(to, toName, int(st.Uid), int(st.Gid), flags); err != nil && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return nil
+	}
+	if toName == "" {
+		return unix.Fchmod(to, st.Mode&0o7777)
+	}
+	return unix.Fchmodat(to, toName, st.Mode&0o7777, 0)
+}
