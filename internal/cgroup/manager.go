@@ -1,0 +1,261 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Manager manages one container's cgroup.
+type Manager interface {
+	// Apply creates the cgroup, applies the resources, then moves pid in.
+	// A pid of -1 only creates and configures the cgroup (for a later
+	// Join, or for a clone into the cgroup on v2). If Apply fails, it
+	// removes what it created.
+	Apply(pid int) error
+	// Join moves pid into the existing cgroup (for `hako exec`).
+	Join(pid int) error
+	// Set changes the limits (for `hako update`); zero values keep the
+	// current ones. Device rules never change after Apply.
+	Set(r *specs.LinuxResources) error
+	// Pids lists every process in the cgroup and its sub-cgroups.
+	Pids() ([]int, error)
+	// Freeze pauses every process of the cgroup (the v1 freezer or v2
+	// cgroup.freeze); Thaw resumes them.
+	Freeze() error
+	Thaw() error
+	// Stats reads the statistics as `runc events --stats` prints them.
+	Stats() (*Stats, error)
+	// Destroy removes the cgroup directories Apply created. Killing the
+	// processes still inside is the caller's job.
+	Destroy() error
+	// State records what FromState needs.
+	State() State
+	// Exists reports whether the cgroup exists.
+	Exists() bool
+	// Path is the cgroup directory of a v1 controller (e.g. "memory"), or,
+	// with "", of the cgroup v2 hierarchy ("" if there is none).
+	Path(controller string) string
+}
+
+type fsManager struct {
+	m       cgroups.Manager
+	cg      *cgroups.Cgroup
+	mode    string
+	created []string // directories Apply made, parents first
+}
+
+func newManager(m cgroups.Manager, cg *cgroups.Cgroup, mode string) *fsManager {
+	return &fsManager{m: m, cg: cg, mode: mode}
+}
+
+func (f *fsManager) where() string {
+	if f.cg.Systemd {
+		return fmt.Sprintf("systemd cgroup %s:%s:%s", f.cg.Parent, f.cg.ScopePrefix, f.cg.Name)
+	}
+	p := f.cg.Path
+	if p == "" {
+		p = filepath.Join(f.cg.Parent, f.cg.Name)
+	}
+	return "cgroup " + p
+}
+
+func (f *fsManager) Apply(pid int) (retErr error) {
+	if !f.cg.Systemd {
+		f.created = missingDirs(f.m.GetPaths())
+	}
+	defer func() {
+		if retErr != nil {
+			if err := f.Destroy(); err != nil {
+				slog.Warn("removing the cgroup after a failed apply", "error", err)
+			}
+		}
+	}()
+	if f.cg.Systemd {
+		// A systemd scope needs its first process when it starts.
+		if err := f.ignoreRootless(f.m.Apply(pid)); err != nil {
+			return explain(err, "linux.cgroupsPath", "creating "+f.where())
+		}
+		if err := f.m.Set(f.cg.Resources); err != nil {
+			return explain(err, "linux.resources", "applying to "+f.where())
+		}
+		return nil
+	}
+	// Create and configure first, join last: a failure before the join
+	// leaves an empty cgroup that can be removed.
+	if err := f.ignoreRootless(f.m.Apply(-1)); err != nil {
+		// Some v1 controllers (cpuset, cpu) write their values when
+		// they create the directory.
+		return explain(err, "linux.cgroupsPath", "creating "+f.where())
+	}
+	if err := f.m.Set(f.cg.Resources); err != nil {
+		return explain(err, "linux.resources", "applying to "+f.where())
+	}
+	if pid != -1 {
+		if err := f.Join(pid); err != nil {
+			f.leave(pid)
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fsManager) ignoreRootless(err error) error {
+	if errors.Is(err, cgroups.ErrRootless) {
+		slog.Debug("rootless container: no access to some cgroups, running without them", "cgroup", f.where())
+		return nil
+	}
+	return err
+}
+
+// leave moves pid back to this process's own cgroups, where the runtime
+// started it, so that a failed Apply can remove the directories it made.
+func (f *fsManager) leave(pid int) {
+	own, err := cgroups.ParseCgroupFile("/proc/self/cgroup")
+	if err != nil {
+		return
+	}
+	inner := f.innerPath()
+	for ctrl, dir := range f.m.GetPaths() {
+		rel, ok := own[ctrl]
+		if !ok || !strings.HasSuffix(dir, inner) {
+			continue
+		}
+		// dir is mount+inner (absolute inner) or mount+own+inner.
+		target := strings.TrimSuffix(dir, inner)
+		if filepath.IsAbs(inner) {
+			target = filepath.Join(target, rel)
+		}
+		_ = cgroups.WriteCgroupProc(target, pid)
+	}
+}
+
+// innerPath is the cgroup's path below a controller's mount point (or
+// below this process's own cgroup, if relative).
+func (f *fsManager) innerPath() string {
+	if f.cg.Path != "" {
+		return f.cg.Path
+	}
+	return filepath.Join(f.cg.Parent, f.cg.Name)
+}
+
+func (f *fsManager) Join(pid int) error {
+	if err := f.ignoreRootless(f.m.AddPid("", pid)); err != nil {
+		return fmt.Errorf("moving process %d into %s: %w", pid, f.where(), err)
+	}
+	return nil
+}
+
+func (f *fsManager) Set(r *specs.LinuxResources) error {
+	res, err := convertResources(r, f.mode)
+	if err != nil {
+		return err
+	}
+	// Device rules are fixed at Apply, as in `runc update`; clients such
+	// as containerd send them again with every update.
+	res.SkipDevices = true
+	if err := f.m.Set(res); err != nil {
+		return explain(err, "linux.resources", "updating "+f.where())
+	}
+	return nil
+}
+
+func (f *fsManager) Pids() ([]int, error) {
+	pids, err := f.m.GetAllPids()
+	if err != nil {
+		return nil, fmt.Errorf("listing the processes of %s: %w", f.where(), err)
+	}
+	return pids, nil
+}
+
+func (f *fsManager) Freeze() error {
+	if err := f.m.Freeze(cgroups.Frozen); err != nil {
+		return fmt.Errorf("freezing %s: %w", f.where(), err)
+	}
+	return nil
+}
+
+func (f *fsManager) Thaw() error {
+	if err := f.m.Freeze(cgroups.Thawed); err != nil {
+		return fmt.Errorf("thawing %s: %w", f.where(), err)
+	}
+	return nil
+}
+
+func (f *fsManager) Stats() (*Stats, error) {
+	st, err := f.m.GetStats()
+	if err != nil {
+		return nil, fmt.Errorf("reading the statistics of %s: %w", f.where(), err)
+	}
+	return convertStats(st), nil
+}
+
+func (f *fsManager) Destroy() error {
+	if err := f.m.Destroy(); err != nil {
+		return fmt.Errorf("removing %s: %w (are processes still inside? kill them first)", f.where(), err)
+	}
+	// Parents this container created, deepest first; another container
+	// may still use one (EBUSY), or have removed it (ENOENT).
+	for i := len(f.created) - 1; i >= 0; i-- {
+		err := unix.Rmdir(f.created[i])
+		if err != nil && err != unix.ENOENT && err != unix.EBUSY && err != unix.ENOTEMPTY {
+			return fmt.Errorf("removing %s: %w", f.created[i], err)
+		}
+	}
+	f.created = nil
+	return nil
+}
+
+func (f *fsManager) State() State {
+	return State{
+		Mode:        f.mode,
+		Systemd:     f.cg.Systemd,
+		Rootless:    f.cg.Rootless,
+		Paths:       maps.Clone(f.m.GetPaths()),
+		Created:     slices.Clone(f.created),
+		Parent:      f.cg.Parent,
+		ScopePrefix: f.cg.ScopePrefix,
+		Name:        f.cg.Name,
+	}
+}
+
+func (f *fsManager) Exists() bool { return f.m.Exists() }
+
+func (f *fsManager) Path(controller string) string { return f.m.Path(controller) }
+
+// missingDirs lists the directories that creating paths will make: each path
+// and its missing parents, parents first, without duplicates.
+func missingDirs(paths map[string]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		var chain []string
+		for d := p; d != "/" && d != "." && !seen[d]; d = filepath.Dir(d) {
+			if _, err := os.Lstat(d); err == nil {
+				break
+			}
+			chain = append(chain, d)
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			seen[chain[i]] = true
+			out = append(out, chain[i])
+		}
+	}
+	// Parents before children across controllers too.
+	slices.SortFunc(out, func(a, b string) int {
+		if d := strings.Count(a, "/") - strings.Count(b, "/"); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
