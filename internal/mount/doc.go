@@ -8,11 +8,12 @@
 //
 //  1. Refuse to run in PID 1's mount namespace (every later step would
 //     change the host's mounts).
-//  2. Make "/" a recursive slave (rprivate when so configured). A slave
-//     receives mount events from the host but never sends any: nothing
-//     mounted from here on, and no failure half-way, can appear on the
-//     host, even where the host's mounts are shared. It also makes
-//     pivot_root possible, which refuses shared mounts.
+//  2. Make "/" recursively private, or a recursive slave when
+//     linux.rootfsPropagation asks for slave or shared propagation (a
+//     slave receives mount events from the host but never sends any).
+//     Either way nothing mounted from here on, and no failure half-way,
+//     can appear on the host, even where the host's mounts are shared. It
+//     also makes pivot_root possible, which refuses shared mounts.
 //  3. Bind-mount the rootfs onto itself, so that it is a mount point
 //     (pivot_root and MS_MOVE need one) and a mount of its own whose
 //     flags can change without touching the host's.
@@ -32,8 +33,10 @@
 // NoPivot (for an initramfs root, where pivot_root is impossible) the
 // host's mounts outside the rootfs are unmounted where possible and the
 // rootfs is moved onto "/" and chrooted into; a chroot is weaker, as a
-// process with CAP_SYS_CHROOT can leave it. Then linux.rootfsPropagation
-// is applied to the new root ("" means rprivate).
+// process with CAP_SYS_CHROOT can leave it. Then a non-empty
+// linux.rootfsPropagation is applied to the new root; when it is empty the
+// root stays rprivate from step 2, and the propagation options of single
+// mounts (an rslave bind for HostToContainer, say) stay as they were.
 //
 // [Finish]: masked paths get /dev/null (files) or an empty read-only tmpfs
 // (directories); read-only paths are bound onto themselves and made

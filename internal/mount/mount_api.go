@@ -22,8 +22,9 @@ type Config struct {
 	CgroupNS      bool // the process has its own cgroup namespace (affects how a "cgroup" mount is done)
 }
 
-// Prepare runs before pivot_root: it makes "/" a recursive slave (or
-// private, as configured) so that nothing mounted here reaches the host,
+// Prepare runs before pivot_root: it makes "/" recursively private (a
+// recursive slave when Propagation asks for slave or shared propagation) so
+// that nothing mounted here reaches the host,
 // bind-mounts Rootfs onto itself (so that it is a mount point), performs
 // every entry of Mounts in order, creates the default devices and Devices,
 // and the /dev symlinks.
@@ -34,9 +35,13 @@ func Prepare(c *Config) error {
 	if err := refuseHostMountNS(); err != nil {
 		return &Error{Step: "preparing the rootfs", Destination: c.Rootfs, Err: err}
 	}
-	start := uintptr(unix.MS_REC | unix.MS_SLAVE)
-	if c.Propagation == "private" || c.Propagation == "rprivate" {
-		start = unix.MS_REC | unix.MS_PRIVATE
+	// Nothing may flow from here to the host: a shared root (as asked
+	// for by "shared", "rshared") starts as a slave and becomes shared
+	// only after pivot_root, in a peer group of its own.
+	start := uintptr(unix.MS_REC | unix.MS_PRIVATE)
+	switch c.Propagation {
+	case "slave", "rslave", "shared", "rshared":
+		start = unix.MS_REC | unix.MS_SLAVE
 	}
 	if err := unix.Mount("", "/", "", start, ""); err != nil {
 		return &Error{Step: "setting mount propagation of", Destination: "/", Field: "linux.rootfsPropagation", Err: err, inUserNS: c.InUserNS}
@@ -64,8 +69,9 @@ func Prepare(c *Config) error {
 // PivotRoot makes Rootfs the root: pivot_root(".", ".") and a lazy unmount
 // of the old root after making it a recursive slave, so that no trace of the
 // host's mounts stays visible; with NoPivot, MS_MOVE onto "/" and chroot.
-// The working directory ends as "/". It then applies Propagation ("" means
-// rprivate) to the new root.
+// The working directory ends as "/". It then applies a non-empty
+// Propagation to the new root ("" leaves it rprivate, as Prepare made it,
+// and keeps the propagation options of individual mounts).
 func PivotRoot(c *Config) error {
 	if err := c.checkRootfs(); err != nil {
 		return err
@@ -78,6 +84,11 @@ func PivotRoot(c *Config) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c.Propagation == "" {
+		// "/" has been rprivate since Prepare; applying it again
+		// (recursively) would undo the propagation options of mounts[].
+		return nil
 	}
 	flag, ok := propagationFlag(c.Propagation)
 	if !ok {

@@ -176,6 +176,11 @@ func checkDefault(t *testing.T, res result, userns bool, extraMounts ...string) 
 		"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 		"/proc/sysrq-trigger", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
 	allowed = append(allowed, extraMounts...)
+	for _, l := range strings.Split(res.Probes["mountinfo "].Out, "\n") {
+		if f := strings.Fields(l); len(f) > 6 && f[4] == "/" && (strings.Contains(l, " shared:") || strings.Contains(l, " master:")) {
+			t.Errorf("the root must be private by default: %s", l)
+		}
+	}
 	for _, mp := range mountpoints(res.Probes["mountinfo "].Out) {
 		ok := strings.HasPrefix(mp, "/sys/fs/cgroup/") || userns && strings.HasPrefix(mp, "/sys/")
 		for _, a := range allowed {
@@ -245,10 +250,28 @@ func TestBindReadonly(t *testing.T) {
 		{Destination: "/data", Type: "bind", Source: host, Options: []string{"rbind", "ro", "nosuid"}},
 		{Destination: "/etc/greeting", Type: "none", Source: filepath.Join(host, "hello"), Options: []string{"bind", "ro"}},
 		{Destination: "/rw", Source: host, Options: []string{"bind"}},
+		{Destination: "/hostsys", Type: "bind", Source: "/sys", Options: []string{"rbind", "rro", "nosuid"}},
+		{Destination: "/shared", Type: "tmpfs", Source: "tmpfs", Options: []string{"shared"}},
 	}}
 	res := run(t, scenario{Config: c, Probes: probes("read /data/hello", "write /data/new", "read /etc/greeting",
-		"write /etc/greeting", "stat /etc/greeting", "write /rw/rw-ok", "write /etc/other")}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+		"write /etc/greeting", "stat /etc/greeting", "write /rw/rw-ok", "write /etc/other",
+		"statfs /hostsys", "statfs /hostsys/fs/cgroup", "mountinfo ")}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
 	wantOK(t, res)
+	// rro reaches the mounts below the bind, plain ro would not.
+	want(t, res, "statfs /hostsys", "0x62656572 ro=true", "")
+	want(t, res, "statfs /hostsys/fs/cgroup", "*", "")
+	if !strings.HasSuffix(res.Probes["statfs /hostsys/fs/cgroup"].Out, "ro=true") {
+		t.Errorf("rro left a submount writable: %q", res.Probes["statfs /hostsys/fs/cgroup"].Out)
+	}
+	for _, l := range strings.Split(res.Probes["mountinfo "].Out, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 6 && f[4] == "/shared" && !strings.Contains(l, " shared:") {
+			t.Errorf("the shared option did not apply: %s", l)
+		}
+		if len(f) > 6 && f[4] == "/" && (strings.Contains(l, " shared:") || strings.Contains(l, " master:")) {
+			t.Errorf("the root must be private by default: %s", l)
+		}
+	}
 	want(t, res, "read /data/hello", "hi\n", "")
 	want(t, res, "write /data/new", "", "EROFS")
 	want(t, res, "read /etc/greeting", "hi\n", "")
@@ -548,5 +571,36 @@ func TestTmpCopyUp(t *testing.T) {
 	want(t, res, "statfs /etc", "0x1021994 ro=false", "")
 	if _, err := os.Stat(filepath.Join(etc, "new")); err == nil {
 		t.Error("a write into the tmpfs reached the image")
+	}
+}
+
+// TestRootPropagation: an explicit linux.rootfsPropagation applies to the
+// new root, without reaching the outer namespace.
+func TestRootPropagation(t *testing.T) {
+	testutil.RequiresRoot(t)
+	c := Config{Rootfs: testutil.BusyboxRootfs(t), Propagation: "rshared", Mounts: []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+	}}
+	sc := scenario{Config: c, Steps: "pivot", Probes: probes("mountinfo "), Outer: &outer{MakeShared: true},
+		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID}
+	res := run(t, sc, unix.CLONE_NEWNS)
+	if res.Err != "" || res.Inner == nil {
+		t.Fatalf("outer: %s", res.Err)
+	}
+	wantOK(t, *res.Inner)
+	found := false
+	for _, l := range strings.Split(res.Inner.Probes["mountinfo "].Out, "\n") {
+		if f := strings.Fields(l); len(f) > 6 && f[4] == "/" {
+			found = true
+			if !strings.Contains(l, " shared:") {
+				t.Errorf("rshared did not apply to the root: %s", l)
+			}
+		}
+	}
+	if !found {
+		t.Error("no root in the container's mountinfo")
+	}
+	if len(res.MountsAdded) != 0 || len(res.MountsGone) != 0 {
+		t.Errorf("the outer mount table changed:\nadded: %q\ngone: %q", res.MountsAdded, res.MountsGone)
 	}
 }
