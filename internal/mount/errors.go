@@ -77,6 +77,10 @@ func (e *Error) hint() string {
 	if e.Hint != "" {
 		return e.Hint
 	}
+	var r *reason
+	if errors.As(e.Err, &r) && r.hint != "" {
+		return r.hint
+	}
 	var errno unix.Errno
 	if !errors.As(e.Err, &errno) {
 		return ""
@@ -128,6 +132,7 @@ func (e *Error) hint() string {
 type reason struct {
 	msg   string
 	errno unix.Errno
+	hint  string // overrides the errno's generic hint
 }
 
 func (r *reason) Error() string { return r.msg }
@@ -135,4 +140,12 @@ func (r *reason) Unwrap() error { return r.errno }
 
 func reasonf(errno unix.Errno, format string, args ...any) error {
 	return &reason{msg: fmt.Sprintf(format, args...), errno: errno}
+}
+
+// withHint sets the hint of a reasonf error.
+func withHint(err error, hint string) error {
+	if r, ok := err.(*reason); ok {
+		r.hint = hint
+	}
+	return err
 }

@@ -112,7 +112,8 @@ func (e *entry) checkProcSys() error {
 		return err
 	}
 	if link != "" {
-		return reasonf(unix.ELOOP, "%s in the rootfs is a symlink (to %q); hako refuses to mount over a symlink below /proc or /sys", link, target)
+		return withHint(reasonf(unix.ELOOP, "%s in the rootfs is a symlink (to %q); hako refuses to mount over a symlink below /proc or /sys", link, target),
+			"the image must have real directories at /proc and /sys: replace the symlink with an empty directory")
 	}
 	if top != "/proc" || e.typ == "proc" {
 		return nil
@@ -121,10 +122,12 @@ func (e *entry) checkProcSys() error {
 		return nil
 	}
 	if e.dest == "/proc" {
-		return reasonf(unix.EPERM, "only a procfs (type proc, or a bind of one) may be mounted at /proc")
+		return withHint(reasonf(unix.EPERM, "only a procfs (type proc, or a bind of one) may be mounted at /proc"),
+			"use {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}")
 	}
 	if !procAllowed[e.dest] {
-		return reasonf(unix.EPERM, "mounting over %s is not allowed: a mount inside /proc could hide the kernel's security interfaces; only files like /proc/cpuinfo, /proc/meminfo and /proc/uptime may be replaced", e.dest)
+		return withHint(reasonf(unix.EPERM, "mounting over %s is not allowed: a mount inside /proc could hide the kernel's security interfaces", e.dest),
+			"only /proc/cpuinfo, diskstats, meminfo, stat, swaps, uptime, loadavg, slabinfo, pressure/* and a few sysctls may be replaced; use linux.maskedPaths or linux.readonlyPaths to hide or protect others")
 	}
 	return nil
 }

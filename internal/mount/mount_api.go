@@ -169,7 +169,8 @@ func refuseHostMountNS() error {
 		return nil // cannot tell (e.g. no ptrace access to PID 1 in a user namespace)
 	}
 	if a.Dev == b.Dev && a.Ino == b.Ino {
-		return reasonf(unix.EPERM, "the process is in the host's mount namespace; rootfs setup must run in a new one (CLONE_NEWNS), else it would change the host's mounts")
+		return withHint(reasonf(unix.EPERM, "the process is in the host's mount namespace; rootfs setup would change the host's mounts"),
+			"start the container's init with a new mount namespace (CLONE_NEWNS)")
 	}
 	return nil
 }

@@ -182,7 +182,7 @@ func checkDefault(t *testing.T, res result, userns bool, extraMounts ...string) 
 		}
 	}
 	for _, mp := range mountpoints(res.Probes["mountinfo "].Out) {
-		ok := strings.HasPrefix(mp, "/sys/fs/cgroup/") || userns && strings.HasPrefix(mp, "/sys/")
+		ok := strings.HasPrefix(mp, "/sys/fs/cgroup/") || userns && (strings.HasPrefix(mp, "/sys/") || strings.HasPrefix(mp, "/sys2/"))
 		for _, a := range allowed {
 			ok = ok || mp == a
 		}
@@ -223,19 +223,24 @@ func TestUserNamespace(t *testing.T) {
 	}
 	c := Config{
 		Rootfs: testutil.BusyboxRootfs(t), Readonly: true, InUserNS: true,
-		Mounts:      append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro"}}),
+		Mounts: append(s.Mounts,
+			specs.Mount{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro"}},
+			// No network namespace of its own: sysfs is refused, and the
+			// host's /sys is bound read-only instead.
+			specs.Mount{Destination: "/sys2", Type: "sysfs", Source: "sysfs"}),
 		MaskedPaths: s.Linux.MaskedPaths, ReadonlyPaths: s.Linux.ReadonlyPaths,
 	}
-	ps := append(defaultProbes(), probes("read /data/hello", "write /data/new", "ls /sys/fs/cgroup")...)
+	ps := append(defaultProbes(), probes("read /data/hello", "write /data/new", "ls /sys/fs/cgroup", "statfs /sys2")...)
 	sc := scenario{Config: c, Probes: ps, UserNS: true, Outer: &outer{LockedTmpfs: data},
 		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS}
 	res := run(t, sc, unix.CLONE_NEWNS)
 	if res.Err != "" || res.Inner == nil {
 		t.Fatalf("outer: %s", res.Err)
 	}
-	checkDefault(t, *res.Inner, true, "/data")
+	checkDefault(t, *res.Inner, true, "/data", "/sys2")
 	want(t, *res.Inner, "read /data/hello", "hi\n", "")
 	want(t, *res.Inner, "write /data/new", "", "EROFS")
+	want(t, *res.Inner, "statfs /sys2", "0x62656572 ro=true", "")
 }
 
 // TestBindReadonly binds a host directory and a host file read-only.
@@ -385,6 +390,7 @@ func TestProcSysSymlinkRefused(t *testing.T) {
 			if res.Err == "" {
 				t.Fatal("mounting over a symlinked /" + tc.dir + " succeeded")
 			}
+			t.Log(res.Err)
 			if !res.IsError || res.Field != "mounts[1]" || res.Errno != "ELOOP" || !strings.Contains(res.Err, "symlink") {
 				t.Errorf("error %q (field %q, errno %q), want a *mount.Error for mounts[1] about a symlink (ELOOP)", res.Err, res.Field, res.Errno)
 			}
@@ -411,6 +417,7 @@ func TestBadType(t *testing.T) {
 		{Destination: "/x", Type: "nosuchfs", Source: "none"},
 	}}
 	res := run(t, scenario{Config: c, Steps: "prepare"}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+	t.Log(res.Err)
 	if res.Errno != "ENODEV" || res.Field != "mounts[1]" || res.Step != "mounting" {
 		t.Fatalf("error %q (step %q, field %q, errno %q), want ENODEV for mounts[1]", res.Err, res.Step, res.Field, res.Errno)
 	}
