@@ -53,7 +53,7 @@ func (c *checker) checkRoot() {
 	fi, err := os.Stat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.errorf("root.path", ruleRoot, "create it: unpack an image into it (for example with `hako bundle`), or point root.path at an existing directory",
+		c.errorf("root.path", ruleRoot, "unpack an image into "+p+", or point root.path at the directory that holds the container's files",
 			"the root filesystem %q does not exist: %s: no such file or directory", r.Path, p)
 	case err != nil:
 		c.errorf("root.path", ruleRoot, "", "cannot use the root filesystem %q: %v", r.Path, errText(err))

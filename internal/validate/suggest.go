@@ -36,7 +36,7 @@ func distance(a, b string) int {
 
 // closest returns the candidate nearest to s, if it is near enough to be a
 // typo: at most 1 edit for short names, 2 for longer ones, or s with a
-// missing or extra prefix such as CAP_ / RLIMIT_.
+// name that one of them extends or truncates.
 func closest(s string, candidates []string) (string, bool) {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
@@ -54,7 +54,19 @@ func closest(s string, candidates []string) (string, bool) {
 	if best != "" && bestD <= limit {
 		return best, true
 	}
-	return "", false
+	// A truncated or extended name: SCMP_CMP_EQUAL for SCMP_CMP_EQ.
+	best, bestD = "", 1<<30
+	ls := strings.ToLower(s)
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		short := min(len(ls), len(lc))
+		if short >= 4 && (strings.HasPrefix(ls, lc) || strings.HasPrefix(lc, ls)) {
+			if d := distance(s, c); d < bestD {
+				best, bestD = c, d
+			}
+		}
+	}
+	return best, best != ""
 }
 
 // didYouMean is a hint naming the closest candidate, or "".
