@@ -344,7 +344,7 @@ func timespecs(atime, mtime time.Time) []unix.Timespec {
 func explain(err error) error {
 	switch unwrapErrno(err) {
 	case unix.ENOTDIR:
-		return fmt.Errorf("%w (a parent is a file, not a directory)", err)
+		return fmt.Errorf("%w (a parent is not a directory: a file, or a symlink whose target is missing from the root filesystem)", err)
 	case unix.ELOOP:
 		return fmt.Errorf("%w (a symlink loop in the root filesystem)", err)
 	case unix.EXDEV:

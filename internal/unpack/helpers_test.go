@@ -159,3 +159,12 @@ func newRootfs(t testing.TB) string {
 	}
 	return r
 }
+
+func tarWriterFor(t testing.TB, w io.Writer, name string, size int64) *tar.Writer {
+	t.Helper()
+	tw := tar.NewWriter(w)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: size, ModTime: testTime}); err != nil {
+		t.Fatal(err)
+	}
+	return tw
+}

@@ -26,12 +26,15 @@ type tree struct {
 
 const maxCachedDirs = 512
 
+// useOpenat2 is false in tests of the fallback resolver.
+var useOpenat2 = true
+
 func openTree(rootfs string) (*tree, error) {
 	f, err := os.OpenFile(rootfs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening root filesystem directory: %w (create it first)", err)
 	}
-	return &tree{root: f, rootFd: int(f.Fd()), cache: map[string]int{}, openat2: true}, nil
+	return &tree{root: f, rootFd: int(f.Fd()), cache: map[string]int{}, openat2: useOpenat2}, nil
 }
 
 func (t *tree) close() {
