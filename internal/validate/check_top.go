@@ -50,6 +50,9 @@ func (c *checker) checkRoot() {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(c.bundle, p)
 	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
 	fi, err := os.Stat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hako-dev/hako/internal/validate"
+)
+
+func init() {
+	register(newValidateCmd)
+	// create and run refuse a bundle with the same messages `hako
+	// validate` prints; warnings go to the log.
+	validateBundle = func(bundle string) error {
+		r, err := validate.Bundle(bundle)
+		if err != nil {
+			return err
+		}
+		for _, w := range r.Warnings() {
+			slog.Warn(w.String())
+		}
+		return r.Err()
+	}
+}
+
+func newValidateCmd() *cobra.Command {
+	var bundle, format string
+	cmd := &cobra.Command{
+		Use:   "validate [--bundle DIR | FILE]",
+		Short: "check a bundle's config.json against the runtime spec and its root filesystem",
+		Long: `Checks a configuration before anything runs and prints every problem at once,
+each as FILE:LINE:COL: FIELD: problem — hint: fix [spec rule]:
+
+  JSON syntax and types, unknown fields (warnings, with "did you mean"), every
+  rule of the OCI runtime spec that can be checked statically, and, against
+  the bundle: process.args[0] resolved through process.env's PATH inside the
+  rootfs, cwd, the user name, bind mount sources, namespace files and hooks.
+
+With FILE, its directory is taken as the bundle. Columns count characters,
+a tab counting as one. Exit status: 0 when valid (warnings allowed), 1 when
+there are errors.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: must be text or json", format)
+			}
+			var r *validate.Report
+			var err error
+			switch {
+			case len(args) == 1 && cmd.Flags().Changed("bundle"):
+				return fmt.Errorf("give either --bundle DIR or FILE, not both")
+			case len(args) == 1:
+				r, err = validate.File(args[0], filepath.Dir(args[0]))
+			default:
+				r, err = validate.Bundle(bundle)
+			}
+			if err != nil {
+				return err
+			}
+			if err := printReport(cmd.OutOrStdout(), r, format); err != nil {
+				return err
+			}
+			if !r.OK() {
+				return &ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&bundle, "bundle", "b", ".", "path to the root of the bundle directory")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// validateOutput is the --format json document.
+type validateOutput struct {
+	File     string                `json:"file"`
+	Valid    bool                  `json:"valid"`
+	Errors   int                   `json:"errors"`
+	Warnings int                   `json:"warnings"`
+	Problems []validate.FieldError `json:"problems"`
+}
+
+func printReport(w io.Writer, r *validate.Report, format string) error {
+	if format == "json" {
+		out := validateOutput{File: r.File, Valid: r.OK(), Errors: len(r.Errors()), Warnings: len(r.Warnings()), Problems: r.Problems}
+		if out.Problems == nil {
+			out.Problems = []validate.FieldError{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(out)
+	}
+	for _, p := range r.Problems {
+		if _, err := fmt.Fprintln(w, p.String()); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w, r.Summary())
+	return err
+}
