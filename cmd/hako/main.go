@@ -1,13 +1,19 @@
 // Command hako is an OCI container runtime with a runc-compatible command
-// line and an image-to-bundle toolkit. main only dispatches.
+// line and an image-to-bundle toolkit. main only dispatches: a process
+// started as a container init (argv[0] "hako-init") goes straight to the
+// child side and never reaches the CLI.
 package main
 
 import (
 	"os"
 
 	"github.com/hako-dev/hako/internal/cli"
+	"github.com/hako-dev/hako/internal/containerinit"
 )
 
 func main() {
+	if containerinit.IsInit() {
+		containerinit.Main()
+	}
 	os.Exit(cli.Execute())
 }

@@ -1,0 +1,352 @@
+package containerinit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/console"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/hooks"
+	"github.com/hako-dev/hako/internal/initproto"
+	"github.com/hako-dev/hako/internal/mount"
+	"github.com/hako-dev/hako/internal/security"
+)
+
+// Arg0 is argv[0] of a process started as a container init.
+const Arg0 = "hako-init"
+
+// EnvFD names the environment variable holding the init socket's fd.
+const EnvFD = "_HAKO_INIT_FD"
+
+// IsInit reports whether this process was started as a container init.
+func IsInit() bool { return len(os.Args) > 0 && os.Args[0] == Arg0 }
+
+// stepError is a failure of one named step.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func step(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *stepError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &stepError{step: name, err: err}
+}
+
+// Main is the init's entry point; it never returns.
+func Main() {
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(EnvFD))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hako-init: must be started by hako, not by hand")
+		os.Exit(255)
+	}
+	os.Unsetenv(EnvFD)
+	conn := initproto.NewConn(os.NewFile(uintptr(fd), "init-sock"))
+	err = run(conn)
+	// run only returns on failure: report it to the parent if it listens,
+	// else to the container's stderr.
+	info := &initproto.ErrorInfo{Message: err.Error()}
+	var se *stepError
+	if errors.As(err, &se) {
+		info.Step = se.step
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		info.Errno = int(errno)
+	}
+	if conn != nil && conn.Send(&initproto.Message{Kind: initproto.KindError, Error: info}) == nil {
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "hako-init: "+err.Error())
+	os.Exit(1)
+}
+
+func run(conn *initproto.Conn) error {
+	m, _, err := conn.Expect(initproto.KindConfig)
+	if err != nil {
+		return step("receiving config", err)
+	}
+	cfg := m.Config
+	if cfg == nil {
+		return step("receiving config", fmt.Errorf("empty config"))
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(cfg.Spec, &s); err != nil {
+		return step("decoding config", err)
+	}
+	if s.Process == nil {
+		return step("decoding config", fmt.Errorf("process is missing"))
+	}
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	if err := setSysctls(s.Linux.Sysctl); err != nil {
+		return err
+	}
+	if hasNS(&s, specs.UTSNamespace) {
+		if s.Hostname != "" {
+			if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+				return step("setting hostname", fmt.Errorf("hostname %q: %w", s.Hostname, err))
+			}
+		}
+		if s.Domainname != "" {
+			if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+				return step("setting domainname", fmt.Errorf("domainname %q: %w", s.Domainname, err))
+			}
+		}
+	}
+	if _, _, err := conn.Expect(initproto.KindCgroupReady); err != nil {
+		return step("waiting for the cgroup", err)
+	}
+	if cfg.NewCgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return step("creating the cgroup namespace", err)
+		}
+	}
+	mc := &mount.Config{
+		Rootfs:        cfg.Rootfs,
+		Readonly:      s.Root != nil && s.Root.Readonly,
+		Propagation:   s.Linux.RootfsPropagation,
+		Mounts:        s.Mounts,
+		Devices:       s.Linux.Devices,
+		MaskedPaths:   s.Linux.MaskedPaths,
+		ReadonlyPaths: s.Linux.ReadonlyPaths,
+		NoPivot:       cfg.NoPivot,
+		InUserNS:      cfg.NewUserNS,
+		CgroupNS:      hasNS(&s, specs.CgroupNamespace),
+	}
+	if hasNS(&s, specs.MountNamespace) {
+		if err := mount.Prepare(mc); err != nil {
+			return step("preparing the rootfs", err)
+		}
+	}
+	if err := conn.Send(&initproto.Message{Kind: initproto.KindPrePivot}); err != nil {
+		return err
+	}
+	if _, _, err := conn.Expect(initproto.KindContinue); err != nil {
+		return step("waiting for createRuntime hooks", err)
+	}
+	if s.Hooks != nil && len(s.Hooks.CreateContainer) > 0 {
+		if err := hooks.Run("createContainer", s.Hooks.CreateContainer, cfg.StateJSON); err != nil {
+			return step("createContainer hooks", err)
+		}
+	}
+	// Resolve the exec fifo while the host's /proc is still reachable; the
+	// open blocks until `hako start` opens the other end.
+	var fifoDone chan fifoResult
+	if cfg.FifoFD >= 0 {
+		fifoDone = make(chan fifoResult, 1)
+		path := "/proc/self/fd/" + strconv.Itoa(cfg.FifoFD)
+		go func() {
+			f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_CLOEXEC, 0)
+			fifoDone <- fifoResult{f, err}
+		}()
+	}
+	if hasNS(&s, specs.MountNamespace) {
+		if err := mount.PivotRoot(mc); err != nil {
+			return step("changing root", err)
+		}
+		if err := mount.Finish(mc); err != nil {
+			return step("finishing the rootfs", err)
+		}
+	} else if err := unix.Chroot(cfg.Rootfs); err != nil {
+		return step("chroot", err)
+	}
+	if _, err := unix.Setsid(); err != nil {
+		return step("setsid", err)
+	}
+	if s.Process.Terminal {
+		if err := setupTerminal(conn, s.Process.ConsoleSize); err != nil {
+			return step("setting up the terminal", err)
+		}
+	}
+	if err := security.ApplyRlimits(s.Process.Rlimits); err != nil {
+		return step("setting rlimits", err)
+	}
+	if s.Process.OOMScoreAdj != nil {
+		// The parent wrote it already; nothing to do here.
+		_ = s.Process.OOMScoreAdj
+	}
+	loadSeccomp := func() error { return nil }
+	if s.Linux.Seccomp != nil {
+		l, err := security.PrepareSeccomp(s.Linux.Seccomp)
+		if err != nil {
+			return step("compiling the seccomp profile", err)
+		}
+		loadSeccomp = l
+		if !s.Process.NoNewPrivileges {
+			// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN,
+			// which the process may be about to lose.
+			if err := l(); err != nil {
+				return step("loading the seccomp profile", err)
+			}
+			loadSeccomp = func() error { return nil }
+		}
+	}
+	if err := security.ChangeUser(s.Process.User, s.Process.Capabilities); err != nil {
+		return step("changing user", err)
+	}
+	if err := enterCwd(s.Process.Cwd); err != nil {
+		return step("entering the working directory", err)
+	}
+	path, err := lookPath(s.Process.Args[0], s.Process.Env)
+	if err != nil {
+		return step("finding the executable", err)
+	}
+	if err := conn.Send(&initproto.Message{Kind: initproto.KindReady}); err != nil {
+		return err
+	}
+	conn.Close()
+	conn = nil
+	if fifoDone != nil {
+		r := <-fifoDone
+		if r.err != nil {
+			return step("waiting for start", r.err)
+		}
+		if _, err := r.f.Write([]byte{'0'}); err != nil {
+			return step("waiting for start", err)
+		}
+		r.f.Close()
+	}
+	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
+		if err := hooks.Run("startContainer", s.Hooks.StartContainer, cfg.StateJSON); err != nil {
+			return step("startContainer hooks", err)
+		}
+	}
+	if s.Process.NoNewPrivileges {
+		if err := security.SetNoNewPrivileges(); err != nil {
+			return step("setting no_new_privs", err)
+		}
+	}
+	if err := loadSeccomp(); err != nil {
+		return step("loading the seccomp profile", err)
+	}
+	// Everything above fd 2 and the preserved fds is closed on exec: no
+	// host file may leak into the container (CVE-2024-21626).
+	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return step("closing inherited fds", err)
+	}
+	err = unix.Exec(path, s.Process.Args, s.Process.Env)
+	return step("exec", execError(s.Process.Args[0], path, err))
+}
+
+type fifoResult struct {
+	f   *os.File
+	err error
+}
+
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if s.Linux == nil {
+		return false
+	}
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func setSysctls(m map[string]string) error {
+	for k, v := range m {
+		rel := strings.ReplaceAll(k, ".", "/")
+		if strings.Contains(k, "/") || strings.Contains(rel, "..") || k == "" {
+			return step("setting sysctls", fmt.Errorf("linux.sysctl[%q]: not a sysctl name", k))
+		}
+		if err := os.WriteFile(filepath.Join("/proc/sys", rel), []byte(v), 0); err != nil {
+			return step("setting sysctls", fmt.Errorf("linux.sysctl[%q] = %q: %w", k, v, err))
+		}
+	}
+	return nil
+}
+
+func setupTerminal(conn *initproto.Conn, size *specs.Box) error {
+	master, slaveName, err := console.NewPty()
+	if err != nil {
+		return fmt.Errorf("opening /dev/ptmx in the container: %w (is /dev/pts mounted with newinstance and ptmxmode=0666?)", err)
+	}
+	defer master.Close()
+	if size != nil {
+		master.Resize(console.WinSize{Height: uint16(size.Height), Width: uint16(size.Width)})
+	}
+	slave, err := os.OpenFile(slaveName, os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", slaveName, err)
+	}
+	defer slave.Close()
+	if err := conn.Send(&initproto.Message{Kind: initproto.KindConsole}, int(master.Fd())); err != nil {
+		return err
+	}
+	for i := 0; i <= 2; i++ {
+		if err := unix.Dup3(int(slave.Fd()), i, 0); err != nil {
+			return fmt.Errorf("dup2 of the pty: %w", err)
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("making %s the controlling terminal: %w", slaveName, err)
+	}
+	return nil
+}
+
+func enterCwd(cwd string) error {
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		var hint string
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			hint = "create it in the rootfs or change process.cwd"
+		case errors.Is(err, unix.ENOTDIR):
+			hint = "process.cwd must name a directory"
+		case errors.Is(err, unix.EACCES):
+			hint = "the container's user may not enter it"
+		}
+		msg := fmt.Sprintf("process.cwd %q: %s", cwd, errnoText(err))
+		if hint != "" {
+			msg += " — hint: " + hint
+		}
+		return &wrapped{msg: msg, err: err}
+	}
+	// A cwd outside the container's root (e.g. reached through a leaked fd)
+	// makes getcwd fail or report "(unreachable)".
+	wd, err := unix.Getwd()
+	if err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd %q resolves outside the container's root; refusing to start", cwd)
+	}
+	return nil
+}
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Sprintf("%s (%s)", errno.Error(), unix.ErrnoName(errno))
+	}
+	return err.Error()
+}

@@ -1,0 +1,327 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/cgroup"
+	"github.com/hako-dev/hako/internal/hooks"
+	"github.com/hako-dev/hako/internal/spawn"
+	"github.com/hako-dev/hako/internal/spec"
+	"github.com/hako-dev/hako/internal/state"
+)
+
+// CreateOptions are the flags of `create` (and of `run`).
+type CreateOptions struct {
+	ID            string
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	PreserveFDs   int
+	// KeepConsole asks Create to hand back the pty master (foreground run)
+	// instead of sending it to ConsoleSocket.
+	KeepConsole bool
+	// Stdio for the init; nil = inherit.
+	Stdin, Stdout, Stderr *os.File
+	// Validate checks the bundle before anything is created; the CLI passes
+	// internal/validate's check so that create refuses with its messages.
+	Validate func(bundle string) error
+}
+
+// Created is a container whose init waits for start.
+type Created struct {
+	Container *Container
+	Init      *spawn.Init
+}
+
+// Create creates a container: its init runs in new namespaces and waits on
+// the exec fifo. On any failure nothing is left behind.
+func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
+	if err := state.ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(bundle); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("bundle %s: not a directory — hint: --bundle must name the directory holding config.json and rootfs/", bundle)
+	}
+	if o.Validate != nil {
+		if err := o.Validate(bundle); err != nil {
+			return nil, err
+		}
+	}
+	s, err := spec.LoadBundle(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMinimal(s, bundle); err != nil {
+		return nil, err
+	}
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	if os.Geteuid() != 0 && !hasNS(s, specs.UserNamespace) {
+		return nil, fmt.Errorf("hako must run as root to create namespaces (running as uid %d) — hint: use sudo, or write a rootless config with `hako spec --rootless`", os.Geteuid())
+	}
+	if s.Process.Terminal && o.ConsoleSocket == "" && !o.KeepConsole {
+		return nil, fmt.Errorf("process.terminal is true but no --console-socket was given — hint: pass --console-socket PATH, or set \"terminal\": false in config.json")
+	}
+	if !s.Process.Terminal && o.ConsoleSocket != "" {
+		return nil, fmt.Errorf("--console-socket was given but process.terminal is false — hint: set \"terminal\": true in config.json")
+	}
+	if o.PreserveFDs < 0 {
+		return nil, fmt.Errorf("--preserve-fds must not be negative")
+	}
+	rootfs := s.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
+		return nil, fmt.Errorf("root.path %q: %w", s.Root.Path, err)
+	}
+	specJSON, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+
+	dir, err := r.Store.Create(o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var cg cgroup.Manager
+	var in *spawn.Init
+	defer func() {
+		if retErr == nil {
+			return
+		}
+		if in != nil {
+			in.Cmd.Process.Kill()
+			in.Cmd.Wait()
+			if in.Console != nil {
+				in.Console.Close()
+			}
+		}
+		if cg != nil {
+			cg.Destroy()
+		}
+		os.RemoveAll(dir)
+	}()
+	unlock, err := r.Store.Lock(o.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	sc := &state.Container{
+		OCIVersion:  s.Version,
+		ID:          o.ID,
+		Bundle:      bundle,
+		Rootfs:      rootfs,
+		Created:     time.Now().UTC(),
+		Owner:       ownerName(),
+		Annotations: s.Annotations,
+		Config:      specJSON,
+	}
+	fifoPath := filepath.Join(dir, state.FifoFile)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("creating exec fifo %s: %w", fifoPath, err)
+	}
+	if uid, gid, ok := rootIDs(s); ok {
+		os.Chown(fifoPath, uid, gid)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	cg, err = cgroup.New(cgroup.Config{
+		Path: s.Linux.CgroupsPath, ID: o.ID, Systemd: r.Systemd, Rootless: os.Geteuid() != 0,
+		Resources: s.Linux.Resources, Devices: s.Linux.Devices,
+	})
+	if err != nil {
+		return nil, err
+	}
+	extra, err := preservedFiles(o.PreserveFDs)
+	if err != nil {
+		return nil, err
+	}
+	in, err = spawn.Start(&spawn.Options{
+		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: s, SpecJSON: specJSON,
+		NoPivot: o.NoPivot, ExtraFiles: extra,
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		Fifo:        fifo,
+		StateJSON:   hookState(sc, state.Creating, 0),
+		ApplyCgroup: func(pid int) error { return cg.Apply(pid) },
+		PrePivot: func(pid int) error {
+			if s.Hooks == nil {
+				return nil
+			}
+			st := hookState(sc, state.Creating, pid)
+			if err := hooks.Run("prestart", s.Hooks.Prestart, st); err != nil { //nolint:staticcheck // prestart is deprecated but still honoured
+				return err
+			}
+			return hooks.Run("createRuntime", s.Hooks.CreateRuntime, st)
+		},
+	})
+	if err != nil {
+		var se *spawn.Error
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("container %q: %w", o.ID, err)
+		}
+		return nil, err
+	}
+	sc.InitPid = in.Pid
+	start, _, err := state.ProcStartTime(in.Pid)
+	if err != nil {
+		return nil, fmt.Errorf("reading the init's start time: %w", err)
+	}
+	sc.InitStart = start
+	sc.Cgroup, _ = json.Marshal(cg.State())
+	sc.Namespaces = nsPaths(s, in.Pid)
+	if in.Console != nil && o.ConsoleSocket != "" {
+		if err := sendConsole(o.ConsoleSocket, in.Console); err != nil {
+			return nil, err
+		}
+		in.Console.Close()
+		in.Console = nil
+	}
+	if err := r.Store.Save(sc); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, in.Pid); err != nil {
+			return nil, err
+		}
+	}
+	c := &Container{Container: sc, Status: state.Created, dir: dir}
+	return &Created{Container: c, Init: in}, nil
+}
+
+// checkMinimal holds the checks create cannot run without, even when the
+// caller skipped full validation.
+func checkMinimal(s *specs.Spec, bundle string) error {
+	file := filepath.Join(bundle, spec.ConfigName)
+	if s.Root == nil || s.Root.Path == "" {
+		return fmt.Errorf("%s: root.path: missing — hint: set \"root\": {\"path\": \"rootfs\"}", file)
+	}
+	rp := s.Root.Path
+	if !filepath.IsAbs(rp) {
+		rp = filepath.Join(bundle, rp)
+	}
+	fi, err := os.Stat(rp)
+	if err != nil {
+		return fmt.Errorf("%s: root.path: %q: no such file or directory — hint: unpack an image into %s (e.g. `hako bundle IMAGE %s`)", file, s.Root.Path, rp, bundle)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: root.path: %q is not a directory", file, s.Root.Path)
+	}
+	if s.Process == nil {
+		return fmt.Errorf("%s: process: missing — hint: `hako create` needs a process to run", file)
+	}
+	if len(s.Process.Args) == 0 || s.Process.Args[0] == "" {
+		return fmt.Errorf("%s: process.args: empty — hint: name the program to run, e.g. \"args\": [\"sh\"]", file)
+	}
+	return nil
+}
+
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if s.Linux == nil {
+		return false
+	}
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// rootIDs is the host uid/gid of the container's root in a user namespace.
+func rootIDs(s *specs.Spec) (int, int, bool) {
+	if !hasNS(s, specs.UserNamespace) {
+		return 0, 0, false
+	}
+	uid, gid := -1, -1
+	for _, m := range s.Linux.UIDMappings {
+		if m.ContainerID == 0 {
+			uid = int(m.HostID)
+		}
+	}
+	for _, m := range s.Linux.GIDMappings {
+		if m.ContainerID == 0 {
+			gid = int(m.HostID)
+		}
+	}
+	return uid, gid, uid >= 0 && gid >= 0
+}
+
+func nsPaths(s *specs.Spec, pid int) map[string]string {
+	m := map[string]string{}
+	if s.Linux == nil {
+		return m
+	}
+	files := map[specs.LinuxNamespaceType]string{
+		specs.PIDNamespace: "pid", specs.NetworkNamespace: "net", specs.MountNamespace: "mnt",
+		specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
+		specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
+	}
+	for _, n := range s.Linux.Namespaces {
+		if f, ok := files[n.Type]; ok {
+			m[string(n.Type)] = "/proc/" + strconv.Itoa(pid) + "/ns/" + f
+		}
+	}
+	return m
+}
+
+func preservedFiles(n int) ([]*os.File, error) {
+	var fs []*os.File
+	for i := 0; i < n; i++ {
+		fd := 3 + i
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return nil, fmt.Errorf("--preserve-fds %d: fd %d is not open", n, fd)
+		}
+		fs = append(fs, os.NewFile(uintptr(fd), "preserved-"+strconv.Itoa(fd)))
+	}
+	return fs, nil
+}
+
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	if err := state.WriteFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	return nil
+}
+
+// sendConsole passes the pty master to the --console-socket listener with
+// SCM_RIGHTS, as containerd and podman expect.
+func sendConsole(path string, master *os.File) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("--console-socket %s: connect: %w — hint: the socket must be listening (containerd and podman create it)", path, err)
+	}
+	name := []byte(master.Name())
+	if err := unix.Sendmsg(fd, name, unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("--console-socket %s: sending the terminal: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package runtime
+
+import (
+	"fmt"
+	"log/slog"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/hooks"
+	"github.com/hako-dev/hako/internal/state"
+)
+
+// Delete removes a stopped container; with force it kills a live one first.
+// A container that is not stopped is left untouched without force.
+func (r *Runtime) Delete(id string, force bool) error {
+	unlock, err := r.Store.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := r.Load(id)
+	if err != nil {
+		return err
+	}
+	if c.Status != state.Stopped {
+		if !force {
+			return &StateError{ID: id, Status: c.Status, Op: "delete",
+				Hint: fmt.Sprintf("stop it first (`hako kill %s KILL`) or use `hako delete --force %s`", id, id)}
+		}
+		if err := r.killEverything(c); err != nil {
+			return err
+		}
+	}
+	return r.destroy(c)
+}
+
+func (r *Runtime) killEverything(c *Container) error {
+	cg, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	if cg != nil {
+		if c.Status == state.Paused {
+			cg.Thaw()
+		}
+		if pids, err := cg.Pids(); err == nil {
+			for _, p := range pids {
+				unix.Kill(p, unix.SIGKILL)
+			}
+		}
+	}
+	c.signalInit(unix.SIGKILL)
+	if !c.waitInitExit(10000) {
+		return fmt.Errorf("container %q: its init (pid %d) did not exit after SIGKILL", c.ID, c.InitPid)
+	}
+	return nil
+}
+
+// destroy removes everything a stopped container owns: its cgroup (after
+// killing stragglers), its state directory, then runs poststop hooks.
+func (r *Runtime) destroy(c *Container) error {
+	cg, err := c.cgroup()
+	if err != nil {
+		slog.Warn("ignoring unreadable cgroup state", "id", c.ID, "err", err)
+	}
+	if cg != nil {
+		if pids, err := cg.Pids(); err == nil {
+			for _, p := range pids {
+				unix.Kill(p, unix.SIGKILL)
+			}
+		}
+		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("container %q: removing its cgroup: %w", c.ID, err)
+		}
+	}
+	s, _ := c.spec()
+	if err := r.Store.Remove(c.ID); err != nil {
+		return fmt.Errorf("container %q: removing its state: %w", c.ID, err)
+	}
+	if s != nil && s.Hooks != nil && len(s.Hooks.Poststop) > 0 {
+		if err := hooks.Run("poststop", s.Hooks.Poststop, hookState(c.Container, state.Stopped, 0)); err != nil {
+			slog.Warn(err.Error())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package runtime
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/containerd/console"
+	"golang.org/x/sys/unix"
+)
+
+// RunOptions are the flags of `run`.
+type RunOptions struct {
+	CreateOptions
+	Detach bool
+	Keep   bool
+}
+
+// Run creates and starts a container. Detached, it returns at once;
+// otherwise it forwards signals and the terminal, waits for the process,
+// removes the container (unless Keep) and returns the exit code: the
+// process's, or 128+N when it was killed by signal N.
+func (r *Runtime) Run(o RunOptions) (int, error) {
+	o.KeepConsole = !o.Detach
+	if o.Detach && o.ConsoleSocket == "" {
+		o.KeepConsole = false
+	}
+	// Catch signals before the process exists, so none is lost.
+	sigc := make(chan os.Signal, 64)
+	if !o.Detach {
+		signal.Notify(sigc)
+		defer signal.Stop(sigc)
+	}
+	cr, err := r.Create(o.CreateOptions)
+	if err != nil {
+		return -1, err
+	}
+	c := cr.Container
+	cleanup := func() {
+		if !o.Keep {
+			r.Delete(c.ID, true)
+		}
+	}
+	if err := r.Start(c.ID); err != nil {
+		if !o.Detach {
+			cr.Init.Cmd.Process.Kill()
+			cr.Init.Cmd.Wait()
+		}
+		r.Delete(c.ID, true)
+		return -1, err
+	}
+	if o.Detach {
+		return 0, nil
+	}
+	var ioDone sync.WaitGroup
+	if cr.Init.Console != nil {
+		restore := attachConsole(cr.Init.Console, &ioDone)
+		defer restore()
+	}
+	waitc := make(chan *os.ProcessState, 1)
+	go func() {
+		ps, _ := cr.Init.Cmd.Process.Wait()
+		waitc <- ps
+	}()
+	for {
+		select {
+		case ps := <-waitc:
+			ioDone.Wait()
+			if cr.Init.Console != nil {
+				cr.Init.Console.Close()
+			}
+			cleanup()
+			return exitCode(ps), nil
+		case sig := <-sigc:
+			s := sig.(syscall.Signal)
+			switch s {
+			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+				continue
+			case unix.SIGWINCH:
+				if cr.Init.Console != nil {
+					resizeFromStdin(cr.Init.Console)
+				}
+				continue
+			}
+			unix.Kill(cr.Init.Pid, s)
+		}
+	}
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return 255
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
+	return ps.ExitCode()
+}
+
+// attachConsole connects our stdio to the pty master, putting our terminal
+// in raw mode when stdin is one.
+func attachConsole(master *os.File, done *sync.WaitGroup) func() {
+	restore := func() {}
+	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
+		if err := cur.SetRaw(); err == nil {
+			restore = func() { cur.Reset() }
+		}
+		resizeFromStdin(master)
+	}
+	go func() { io.Copy(master, os.Stdin) }()
+	done.Add(1)
+	go func() {
+		defer done.Done()
+		_, err := io.Copy(os.Stdout, master)
+		if err != nil && !errors.Is(err, syscall.EIO) {
+			return
+		}
+	}()
+	return restore
+}
+
+func resizeFromStdin(master *os.File) {
+	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return
+	}
+	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+}

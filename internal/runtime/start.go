@@ -1,0 +1,86 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/hooks"
+	"github.com/hako-dev/hako/internal/state"
+)
+
+// Start lets a created container's init execve its process.
+func (r *Runtime) Start(id string) error {
+	unlock, err := r.Store.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := r.Load(id)
+	if err != nil {
+		return err
+	}
+	if c.Status != state.Created {
+		hint := ""
+		switch c.Status {
+		case state.Running, state.Paused:
+			hint = "it has been started already"
+		case state.Stopped:
+			hint = fmt.Sprintf("its process has exited; `hako delete %s` removes it", id)
+		}
+		return &StateError{ID: id, Status: c.Status, Op: "start", Hint: hint}
+	}
+	if err := c.releaseInit(); err != nil {
+		return err
+	}
+	s, err := c.spec()
+	if err != nil {
+		return err
+	}
+	if s.Hooks != nil && len(s.Hooks.Poststart) > 0 {
+		if err := hooks.Run("poststart", s.Hooks.Poststart, hookState(c.Container, state.Running, c.InitPid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseInit opens the exec fifo, which unblocks the init's open of the
+// other end; the init then writes one byte and execs. While waiting, the
+// init's liveness is checked so that a dead init cannot hang `start`.
+func (c *Container) releaseInit() error {
+	path := filepath.Join(c.dir, state.FifoFile)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("container %q: opening exec fifo: %w", c.ID, err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 1)
+	for {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, 100)
+		if err != nil && err != unix.EINTR {
+			return err
+		}
+		if n > 0 {
+			k, err := unix.Read(fd, buf)
+			if k == 1 {
+				break
+			}
+			if err == unix.EAGAIN {
+				continue
+			}
+			return fmt.Errorf("container %q: its init exited before it could start (see the container's stderr)", c.ID)
+		}
+		if !c.InitAlive() {
+			return fmt.Errorf("container %q: its init exited before it could start", c.ID)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("container %q: removing exec fifo: %w", c.ID, err)
+	}
+	c.Status = state.Running
+	return nil
+}

@@ -1,0 +1,337 @@
+package spawn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/initproto"
+)
+
+// Init argv[0] and fd variable; they must match internal/containerinit.
+const (
+	initArg0 = "hako-init"
+	envFD    = "_HAKO_INIT_FD"
+)
+
+var nsFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// Options describe one init to start.
+type Options struct {
+	ID       string
+	Bundle   string
+	Rootfs   string
+	Spec     *specs.Spec
+	SpecJSON []byte
+	NoPivot  bool
+	// ExtraFiles are the --preserve-fds files, in order (fds 3, 4, ...).
+	ExtraFiles []*os.File
+	// Stdio of the init; nil means the caller's own 0, 1, 2.
+	Stdin, Stdout, Stderr *os.File
+	// Fifo is the exec fifo, opened O_PATH; nil for no start barrier.
+	Fifo *os.File
+	// StateJSON is given to createContainer/startContainer hooks.
+	StateJSON []byte
+	// ApplyCgroup puts the init (by pid) in its cgroup; called while the
+	// init prepares, before it mounts anything.
+	ApplyCgroup func(pid int) error
+	// PrePivot runs in the parent when the init's mounts are done and
+	// before pivot_root: createRuntime hooks.
+	PrePivot func(pid int) error
+}
+
+// Init is a started, ready container init.
+type Init struct {
+	Pid     int
+	Cmd     *exec.Cmd
+	Console *os.File // pty master when process.terminal
+}
+
+// Error is a failure of the init, with the step that failed.
+type Error struct {
+	Step string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Step == "" {
+		return e.Err.Error()
+	}
+	return e.Step + ": " + e.Err.Error()
+}
+func (e *Error) Unwrap() error { return e.Err }
+
+// Start starts the init and drives it until it is ready (waiting on the
+// exec fifo). On failure the init is killed and reaped; nothing is left.
+func Start(o *Options) (*Init, error) {
+	s := o.Spec
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	var cloneFlags uintptr
+	var join []specs.LinuxNamespace
+	newUser, newCgroupNS := false, false
+	for _, n := range s.Linux.Namespaces {
+		f, ok := nsFlags[n.Type]
+		if !ok {
+			return nil, fmt.Errorf("linux.namespaces: unknown namespace type %q", n.Type)
+		}
+		if n.Path != "" {
+			if n.Type == specs.UserNamespace {
+				return nil, fmt.Errorf("linux.namespaces: joining an existing user namespace (path %q) is not supported yet: a multi-threaded Go process cannot setns into a user namespace — hint: remove the path to create a new user namespace", n.Path)
+			}
+			join = append(join, n)
+			continue
+		}
+		switch n.Type {
+		case specs.UserNamespace:
+			newUser = true
+		case specs.CgroupNamespace:
+			// unshared by the init once it is inside its cgroup
+			newCgroupNS = true
+			continue
+		}
+		cloneFlags |= f
+	}
+	exe, err := SafeExecutable()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+
+	parent, childSock, err := initproto.Pair()
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+
+	// The exe fd must not collide with the fds the child gets at 3...
+	highFD, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 4+len(o.ExtraFiles)+2)
+	if err != nil {
+		return nil, fmt.Errorf("duplicating the executable fd: %w", err)
+	}
+	exeHigh := os.NewFile(uintptr(highFD), "hako-exe")
+	defer exeHigh.Close()
+
+	cmd := &exec.Cmd{
+		Path:   "/proc/self/fd/" + strconv.Itoa(highFD),
+		Args:   []string{initArg0},
+		Stdin:  orStd(o.Stdin, os.Stdin),
+		Stdout: orStd(o.Stdout, os.Stdout),
+		Stderr: orStd(o.Stderr, os.Stderr),
+	}
+	// fds: 3.. preserved, then the init socket, then the fifo.
+	cmd.ExtraFiles = append(cmd.ExtraFiles, o.ExtraFiles...)
+	sockFD := 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, childSock)
+	fifoFD := -1
+	if o.Fifo != nil {
+		fifoFD = 3 + len(cmd.ExtraFiles)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, o.Fifo)
+	}
+	cmd.Env = []string{envFD + "=" + strconv.Itoa(sockFD)}
+	attr := &syscall.SysProcAttr{Cloneflags: cloneFlags}
+	if newUser {
+		attr.UidMappings = idMaps(s.Linux.UIDMappings)
+		attr.GidMappings = idMaps(s.Linux.GIDMappings)
+		attr.GidMappingsEnableSetgroups = true
+		if len(attr.UidMappings) == 0 || len(attr.GidMappings) == 0 {
+			return nil, fmt.Errorf("linux.uidMappings and linux.gidMappings: a new user namespace needs both mappings — hint: map container uid 0 to a host uid, e.g. {\"containerID\":0,\"hostID\":100000,\"size\":65536}")
+		}
+	}
+	cmd.SysProcAttr = attr
+
+	if err := startJoined(cmd, join); err != nil {
+		childSock.Close()
+		return nil, err
+	}
+	childSock.Close()
+	init := &Init{Pid: cmd.Process.Pid, Cmd: cmd}
+	ok := false
+	defer func() {
+		if !ok {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if init.Console != nil {
+				init.Console.Close()
+			}
+		}
+	}()
+	if s.Process != nil && s.Process.OOMScoreAdj != nil {
+		p := "/proc/" + strconv.Itoa(init.Pid) + "/oom_score_adj"
+		if err := os.WriteFile(p, []byte(strconv.Itoa(*s.Process.OOMScoreAdj)), 0); err != nil {
+			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *s.Process.OOMScoreAdj, err)
+		}
+	}
+	cfg := &initproto.Config{
+		Spec:        json.RawMessage(o.SpecJSON),
+		Rootfs:      o.Rootfs,
+		Bundle:      o.Bundle,
+		ID:          o.ID,
+		NoPivot:     o.NoPivot,
+		PreserveFDs: len(o.ExtraFiles),
+		FifoFD:      fifoFD,
+		NewCgroupNS: newCgroupNS,
+		NewUserNS:   newUser,
+		StateJSON:   json.RawMessage(o.StateJSON),
+	}
+	if err := parent.Send(&initproto.Message{Kind: initproto.KindConfig, Config: cfg}); err != nil {
+		return nil, initFailed(parent, err)
+	}
+	if o.ApplyCgroup != nil {
+		if err := o.ApplyCgroup(init.Pid); err != nil {
+			return nil, err
+		}
+	}
+	if err := parent.Send(&initproto.Message{Kind: initproto.KindCgroupReady}); err != nil {
+		return nil, initFailed(parent, err)
+	}
+	if _, _, err := parent.Expect(initproto.KindPrePivot); err != nil {
+		return nil, initFailed(parent, err)
+	}
+	if o.PrePivot != nil {
+		if err := o.PrePivot(init.Pid); err != nil {
+			return nil, err
+		}
+	}
+	if err := parent.Send(&initproto.Message{Kind: initproto.KindContinue}); err != nil {
+		return nil, initFailed(parent, err)
+	}
+	for {
+		m, files, err := parent.Recv()
+		if err != nil {
+			return nil, initFailed(parent, err)
+		}
+		switch m.Kind {
+		case initproto.KindConsole:
+			if len(files) != 1 {
+				closeFiles(files)
+				return nil, fmt.Errorf("init protocol: console message without exactly one fd")
+			}
+			init.Console = files[0]
+			continue
+		case initproto.KindReady:
+			closeFiles(files)
+			ok = true
+			return init, nil
+		case initproto.KindError:
+			closeFiles(files)
+			return nil, fromInfo(m.Error)
+		default:
+			closeFiles(files)
+			return nil, fmt.Errorf("init protocol: unexpected %s", m.Kind)
+		}
+	}
+}
+
+func fromInfo(e *initproto.ErrorInfo) error {
+	if e == nil {
+		return &Error{Err: errors.New("container init failed without a reason")}
+	}
+	return &Error{Step: "", Err: e}
+}
+
+// initFailed turns a protocol failure into the init's own error when it
+// sent one before going away.
+func initFailed(c *initproto.Conn, err error) error {
+	var ei *initproto.ErrorInfo
+	if errors.As(err, &ei) {
+		return &Error{Err: ei}
+	}
+	if errors.Is(err, initproto.ErrClosed) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		return &Error{Step: "container init", Err: errors.New("exited before it was ready (see its stderr above)")}
+	}
+	return err
+}
+
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+func orStd(f, std *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return std
+}
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	var out []syscall.SysProcIDMap
+	for _, x := range m {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(x.ContainerID), HostID: int(x.HostID), Size: int(x.Size)})
+	}
+	return out
+}
+
+// startJoined starts cmd, first joining the namespaces given by path on a
+// dedicated OS thread. That thread is never unlocked, so it exits with its
+// goroutine and never serves other goroutines in foreign namespaces.
+func startJoined(cmd *exec.Cmd, join []specs.LinuxNamespace) error {
+	if len(join) == 0 {
+		return startErr(cmd.Start())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// never UnlockOSThread: the thread is tainted
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			errc <- fmt.Errorf("unshare(CLONE_FS): %w", err)
+			return
+		}
+		for _, n := range join {
+			fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				errc <- fmt.Errorf("linux.namespaces: %s namespace path %q: %w", n.Type, n.Path, err)
+				return
+			}
+			err = unix.Setns(fd, int(nsFlags[n.Type]))
+			unix.Close(fd)
+			if err != nil {
+				hint := ""
+				if errors.Is(err, unix.EINVAL) {
+					hint = fmt.Sprintf(" — hint: is %q really a %s namespace (e.g. /proc/PID/ns/%s)?", n.Path, n.Type, nsFile(n.Type))
+				}
+				errc <- fmt.Errorf("linux.namespaces: joining %s namespace %q: %w%s", n.Type, n.Path, err, hint)
+				return
+			}
+		}
+		errc <- startErr(cmd.Start())
+	}()
+	return <-errc
+}
+
+func nsFile(t specs.LinuxNamespaceType) string {
+	switch t {
+	case specs.NetworkNamespace:
+		return "net"
+	case specs.MountNamespace:
+		return "mnt"
+	}
+	return string(t)
+}
+
+func startErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("starting the container init: %w", err)
+}
