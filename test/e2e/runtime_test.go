@@ -2,10 +2,10 @@ package e2e
 
 import (
 	"os"
-	"syscall"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
