@@ -126,12 +126,12 @@ func Execute() int {
 	return code
 }
 
-// report writes an error the way runc does: to the log (containerd reads the
-// last error line's msg from --log) and, when the log is not stderr, also to
-// stderr so a person sees it.
+// report writes an error for a person on stderr ("hako: ..."), and, when
+// --log is given, also as a runc-style line in the log, where containerd
+// reads the msg of the last error line.
 func report(err error) {
-	slog.Error(err.Error())
 	if globals.Log != "" {
-		fmt.Fprintln(os.Stderr, "hako: "+err.Error())
+		slog.Error(err.Error())
 	}
+	fmt.Fprintln(os.Stderr, "hako: "+err.Error())
 }
