@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -120,6 +121,20 @@ func slashLess(s string) bool { return !strings.Contains(s, "/") }
 func (c *checker) checkInterpreter(r rootfsFS, name, ctr, hp, cwd, pathEnv string) {
 	const p = "process.args[0]"
 	kind, interp, arg := interpreter(hp)
+	if kind == "elf" && !runsNatively(arg) {
+		what := fmt.Sprintf("%q", name)
+		if ctr != name {
+			what += " (" + ctr + ")"
+		}
+		msg := fmt.Sprintf("%s is a program for %s, and this machine is %s: exec would fail with \"exec format error\"", what, strings.TrimPrefix(arg, "EM_"), runtime.GOARCH)
+		hint := "use an image built for linux/" + runtime.GOARCH
+		if binfmtHandlers() {
+			c.warnf(p, ruleExecve, hint+"; binfmt_misc handlers are registered, so an emulator may run it", "%s", msg)
+		} else {
+			c.errorf(p, ruleExecve, hint, "%s", msg)
+		}
+		return
+	}
 	if interp == "" {
 		return
 	}

@@ -2,8 +2,10 @@ package validate
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -44,10 +46,35 @@ func makeBundle(t testing.TB, config []byte) string {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(filepath.Join(rootfs, "bin/foreign"), foreignELF(), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, ConfigName), config, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// foreignELF is the 64-byte header of an ELF executable for another
+// architecture than this one (aarch64, or x86-64 on arm64), with no program
+// headers.
+func foreignELF() []byte {
+	m := elf.EM_AARCH64
+	if runtime.GOARCH == "arm64" {
+		m = elf.EM_X86_64
+	}
+	h := make([]byte, 64)
+	copy(h, elf.ELFMAG)
+	h[elf.EI_CLASS] = byte(elf.ELFCLASS64)
+	h[elf.EI_DATA] = byte(elf.ELFDATA2LSB)
+	h[elf.EI_VERSION] = byte(elf.EV_CURRENT)
+	binary.LittleEndian.PutUint16(h[16:], uint16(elf.ET_EXEC))
+	binary.LittleEndian.PutUint16(h[18:], uint16(m))
+	binary.LittleEndian.PutUint32(h[20:], uint32(elf.EV_CURRENT))
+	binary.LittleEndian.PutUint16(h[52:], 64) // e_ehsize
+	binary.LittleEndian.PutUint16(h[54:], 56) // e_phentsize
+	binary.LittleEndian.PutUint16(h[58:], 64) // e_shentsize
+	return h
 }
 
 // dynamicHostProgram finds a dynamically linked program on the host.
