@@ -301,4 +301,3 @@ func fieldHomes() map[string][]string {
 	})
 	return homes
 }
-
