@@ -80,7 +80,7 @@ func (c *checker) checkNSPath(p string, ns specs.LinuxNamespace) {
 		return
 	}
 	if want, ok := nsCloneFlags[ns.Type]; ok && got != want {
-		c.errorf(p, ruleNamespaces, fmt.Sprintf("use a %s namespace file, or set type to %q", ns.Type, nsFlagNames[got]),
+		c.errorf(p, ruleNamespaces, fmt.Sprintf("point path at a namespace of type %q, or set type to %q", ns.Type, nsFlagNames[got]),
 			"%q is a %s namespace, but type is %q", ns.Path, nsFlagNames[got], ns.Type)
 	}
 }
