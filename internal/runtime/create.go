@@ -137,6 +137,11 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
 		return nil, fmt.Errorf("creating exec fifo %s: %w", fifoPath, err)
 	}
+	// mkfifo honours our umask (022 makes it 0600): a process.user other
+	// than root could then not open it for writing and would fail at start.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("exec fifo %s: %w", fifoPath, err)
+	}
 	if uid, gid, ok := rootIDs(s); ok {
 		os.Chown(fifoPath, uid, gid)
 	}

@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/spec"
+)
+
+// hostname, domainname, env and cwd come from config.json.
+func TestProcessIdentityFromConfig(t *testing.T) {
+	e := newEnv(t)
+	out := e.mustSh("ident", `hostname; cat /proc/sys/kernel/domainname; pwd; echo "FOO=$FOO"; echo "SPACED=$SPACED"; env | grep -c '^HAKO_'`,
+		func(s *specs.Spec) {
+			s.Hostname = "inbox"
+			s.Domainname = "example.test"
+			s.Process.Env = append(s.Process.Env, "FOO=bar", "SPACED=a b  c", "HAKO_A=1", "HAKO_B=2")
+			s.Process.Cwd = "/home"
+		})
+	want := []string{"inbox", "example.test", "/home", "FOO=bar", "SPACED=a b  c", "2"}
+	if got := lines(out); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// process.user: uid, gid, additionalGids and umask as `id` and `umask` see them.
+func TestProcessUser(t *testing.T) {
+	e := newEnv(t)
+	umask := uint32(0o027)
+	out := e.mustSh("user", "id -u; id -g; id -G; umask; touch /dev/shm/f; stat -c %a /dev/shm/f", func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1001, AdditionalGids: []uint32{10, 20}, Umask: &umask}
+	})
+	l := lines(out)
+	if len(l) != 5 {
+		t.Fatalf("unexpected output %q", out)
+	}
+	if l[0] != "1000" || l[1] != "1001" {
+		t.Errorf("uid/gid = %s/%s, want 1000/1001", l[0], l[1])
+	}
+	groups := strings.Fields(l[2])
+	for _, g := range []string{"10", "20"} {
+		if !contains(groups, g) {
+			t.Errorf("groups %v lack additional gid %s", groups, g)
+		}
+	}
+	for _, g := range groups {
+		if g != "10" && g != "20" && g != "1001" {
+			t.Errorf("unexpected supplementary group %s in %v (host groups leaked?)", g, groups)
+		}
+	}
+	if l[3] != "0027" {
+		t.Errorf("umask = %s, want 0027", l[3])
+	}
+	if l[4] != "640" {
+		t.Errorf("a file created with umask 027 has mode %s, want 640", l[4])
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// process.rlimits are applied; raising a hard limit past ours fails clearly
+// (this machine's bounding set lacks CAP_SYS_RESOURCE).
+func TestProcessRlimits(t *testing.T) {
+	e := newEnv(t)
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &cur); err != nil {
+		t.Fatal(err)
+	}
+	hard := cur.Max
+	if hard > 4096 {
+		hard = 4096
+	}
+	out := e.mustSh("rlim", "ulimit -n; ulimit -Hn; ulimit -c", func(s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{
+			{Type: "RLIMIT_NOFILE", Soft: 321, Hard: hard},
+			{Type: "RLIMIT_CORE", Soft: 0, Hard: 0},
+		}
+	})
+	want := []string{"321", strconv.FormatUint(hard, 10), "0"}
+	if got := lines(out); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("ulimit -n, -Hn, -c = %q, want %q", got, want)
+	}
+
+	if cur.Max == unix.RLIM_INFINITY {
+		t.Skip("our NOFILE hard limit is unlimited; cannot ask for more")
+	}
+	if capable(unix.CAP_SYS_RESOURCE) {
+		t.Skip("CAP_SYS_RESOURCE is in our bounding set; raising the hard limit would succeed")
+	}
+	r := e.sh("rlim-raise", "true", func(s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: cur.Max + 1000, Hard: cur.Max + 1000}}
+	})
+	if r.code == 0 {
+		t.Fatalf("raising NOFILE past the hard limit %d succeeded", cur.Max)
+	}
+	for _, w := range []string{"process.rlimits[0]", "RLIMIT_NOFILE", "CAP_SYS_RESOURCE"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("error does not mention %q: %s", w, r.stderr)
+		}
+	}
+}
+
+// capable reports whether cap is in this process's bounding set.
+func capable(c int) bool {
+	r, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+	return err == nil && r == 1
+}
+
+// The default config's three capabilities are exactly the effective,
+// permitted and bounding sets; inheritable and ambient are empty.
+func TestProcessCapabilities(t *testing.T) {
+	e := newEnv(t)
+	status := e.mustSh("caps", "cat /proc/self/status", nil)
+	var want uint64
+	for _, c := range spec.DefaultCaps {
+		n, ok := capNumbers[c]
+		if !ok {
+			t.Fatalf("unknown default capability %s", c)
+		}
+		want |= 1 << n
+	}
+	for field, w := range map[string]uint64{"CapEff": want, "CapPrm": want, "CapBnd": want, "CapInh": 0, "CapAmb": 0} {
+		got, err := strconv.ParseUint(statusField(status, field), 16, 64)
+		if err != nil {
+			t.Fatalf("%s: %v in\n%s", field, err, status)
+		}
+		if got != w {
+			t.Errorf("%s = %#x, want %#x", field, got, w)
+		}
+	}
+	// Only CAP_KILL among them: the bounding set shrinks with the config.
+	status = e.mustSh("caps-kill", "cat /proc/self/status", func(s *specs.Spec) {
+		k := []string{"CAP_KILL"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: k, Effective: k, Permitted: k}
+	})
+	if got := statusField(status, "CapBnd"); got != "0000000000000020" {
+		t.Errorf("CapBnd with only CAP_KILL = %s", got)
+	}
+}
+
+var capNumbers = map[string]uint{"CAP_KILL": 5, "CAP_NET_BIND_SERVICE": 10, "CAP_AUDIT_WRITE": 29}
+
+// process.noNewPrivileges sets the no_new_privs bit, and only when asked.
+func TestProcessNoNewPrivileges(t *testing.T) {
+	e := newEnv(t)
+	for _, nnp := range []bool{true, false} {
+		status := e.mustSh("nnp", "cat /proc/self/status", func(s *specs.Spec) { s.Process.NoNewPrivileges = nnp })
+		want := "0"
+		if nnp {
+			want = "1"
+		}
+		if got := statusField(status, "NoNewPrivs"); got != want {
+			t.Errorf("noNewPrivileges %v: NoNewPrivs = %q, want %s", nnp, got, want)
+		}
+	}
+}
+
+// A seccomp profile that denies mkdir(at) with ENOSPC: mkdir fails with that
+// errno, other calls still work, and without the profile mkdir works.
+func TestSeccompDeniesMkdir(t *testing.T) {
+	e := newEnv(t)
+	errno := uint(unix.ENOSPC)
+	profile := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32, specs.ArchAARCH64},
+		Syscalls: []specs.LinuxSyscall{{
+			Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &errno,
+		}},
+	}
+	script := "touch /dev/shm/file && echo touched; mkdir /dev/shm/dir 2>&1 && echo made; true"
+	for _, nnp := range []bool{true, false} {
+		out := e.mustSh("seccomp", script, func(s *specs.Spec) {
+			s.Linux.Seccomp = profile
+			s.Process.NoNewPrivileges = nnp
+		})
+		if !strings.Contains(out, "touched") {
+			t.Errorf("nnp=%v: the filter blocked more than mkdir: %q", nnp, out)
+		}
+		if strings.Contains(out, "made") || !strings.Contains(out, "No space left on device") {
+			t.Errorf("nnp=%v: mkdir was not denied with ENOSPC: %q", nnp, out)
+		}
+	}
+	if out := e.mustSh("no-seccomp", script, nil); !strings.Contains(out, "made") {
+		t.Errorf("without a profile mkdir failed: %q", out)
+	}
+}
