@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // sh runs `sh -c script` in a fresh busybox container (config changed by
@@ -84,4 +85,24 @@ func writeFile(t *testing.T, name, content string, mode os.FileMode) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// reapWithin waits up to ms milliseconds for a container init that was
+// reparented to us to exit, reaps it and returns its wait status; it fails
+// the test when the init is still alive.
+func reapWithin(t *testing.T, pid, ms int) unix.WaitStatus {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open(%d): %v", pid, err)
+	}
+	defer unix.Close(fd)
+	if n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms); n == 0 {
+		t.Fatalf("pid %d still runs after %d ms", pid, ms)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatalf("waiting for pid %d: %v", pid, err)
+	}
+	return ws
 }
