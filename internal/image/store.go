@@ -247,8 +247,14 @@ func (s *Store) Image(r Record) (v1.Image, error) {
 }
 
 // ReadLock holds the store's blobs against garbage collection while an
-// image is read (for example while a bundle is unpacked from it).
-func (s *Store) ReadLock() (unlock func(), err error) { return s.lock(".lock", false) }
+// image is read (for example while a bundle is unpacked from it). A store
+// that does not exist yet has nothing to hold, and is not created.
+func (s *Store) ReadLock() (unlock func(), err error) {
+	if _, err := os.Stat(s.path("index.json")); errors.Is(err, fs.ErrNotExist) {
+		return func() {}, nil
+	}
+	return s.lock(".lock", false)
+}
 
 func (r Record) display() string {
 	if r.Name != "" {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,6 +89,20 @@ func layerOf(t testing.TB, b []byte) v1.Layer {
 func BaseLayer(t testing.TB) []byte {
 	t.Helper()
 	testutil.RequiresBusybox(t)
+	baseMu.Lock()
+	defer baseMu.Unlock()
+	if baseLayer == nil {
+		baseLayer = makeBaseLayer(t)
+	}
+	return baseLayer
+}
+
+var (
+	baseMu    sync.Mutex
+	baseLayer []byte
+)
+
+func makeBaseLayer(t testing.TB) []byte {
 	bb, err := os.ReadFile(testutil.BusyboxPath)
 	if err != nil {
 		t.Fatal(err)
