@@ -94,7 +94,13 @@ func (b *Bars) Blob(d v1.Hash, size int64) BlobProgress {
 	bar := b.p.AddBar(size,
 		mpb.PrependDecorators(
 			decor.Name(short(d)+" "),
-			decor.Any(func(decor.Statistics) string { return *status.Load() }, decor.WCSyncSpaceR),
+			decor.Any(func(st decor.Statistics) string {
+				s := *status.Load()
+				if s == "fetching" && st.Completed {
+					return "done"
+				}
+				return s
+			}, decor.WCSyncSpaceR),
 		),
 		mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f")),
 	)
