@@ -163,15 +163,23 @@ func hostileSetup(t *testing.T) (string, func()) {
 	top := t.TempDir()
 	rootfs := filepath.Join(top, "rootfs")
 	canary := filepath.Join(top, "canary")
-	for _, d := range []string{rootfs, canary, absCanary} {
+	for _, d := range []string{rootfs, canary} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, d := range []string{canary, absCanary} {
-		if err := os.WriteFile(filepath.Join(d, "sentinel"), []byte("host data\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(filepath.Join(canary, "sentinel"), []byte("host data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The absolute canary is shared by every run (and user): made once,
+	// then only read.
+	os.MkdirAll(absCanary, 0o755)
+	if f, err := os.OpenFile(filepath.Join(absCanary, "sentinel"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644); err == nil {
+		f.WriteString("host data\n")
+		f.Close()
+	}
+	if _, err := os.ReadFile(filepath.Join(absCanary, "sentinel")); err != nil {
+		t.Fatalf("canary %s: %v", absCanary, err)
 	}
 	apply(t, rootfs, tarOf(t, file("etc/passwd", "root:x:0:0::/root:/bin/sh\n"), file("keep", "lower")))
 	before := map[string]string{canary: snapshot(t, canary), absCanary: snapshot(t, absCanary)}
