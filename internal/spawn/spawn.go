@@ -155,6 +155,13 @@ func Start(o *Options) (*Init, error) {
 		if len(attr.UidMappings) == 0 || len(attr.GidMappings) == 0 {
 			return nil, fmt.Errorf("linux.uidMappings and linux.gidMappings: a new user namespace needs both mappings — hint: map container uid 0 to a host uid, e.g. {\"containerID\":0,\"hostID\":100000,\"size\":65536}")
 		}
+		if !mapsZero(s.Linux.UIDMappings) || !mapsZero(s.Linux.GIDMappings) {
+			return nil, fmt.Errorf("linux.uidMappings and linux.gidMappings: container uid and gid 0 must be mapped (the init sets up the container as root of its user namespace) — hint: add {\"containerID\":0,\"hostID\":100000,\"size\":65536}")
+		}
+		// Become root of the new user namespace before the init is
+		// executed: the clone leaves us with the host's (unmapped) uid, and
+		// execve would then drop every capability the init needs.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
 	cmd.SysProcAttr = attr
 
@@ -256,6 +263,16 @@ func initFailed(c *initproto.Conn, err error) error {
 		return &Error{Err: ei}
 	}
 	if errors.Is(err, initproto.ErrClosed) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		// A send failed because the init went away; its last words may
+		// still wait in our receive queue.
+		if !errors.Is(err, initproto.ErrClosed) {
+			if m, files, rerr := c.Recv(); rerr == nil {
+				closeFiles(files)
+				if m.Kind == initproto.KindError {
+					return fromInfo(m.Error)
+				}
+			}
+		}
 		return &Error{Step: "container init", Err: errors.New("exited before it was ready (see its stderr above)")}
 	}
 	return err
@@ -272,6 +289,15 @@ func orStd(f, std *os.File) *os.File {
 		return f
 	}
 	return std
+}
+
+func mapsZero(m []specs.LinuxIDMapping) bool {
+	for _, x := range m {
+		if x.ContainerID == 0 && x.Size > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -105,4 +106,9 @@ func reapWithin(t *testing.T, pid, ms int) unix.WaitStatus {
 		t.Fatalf("waiting for pid %d: %v", pid, err)
 	}
 	return ws
+}
+
+// runCmd is an unstarted `hako --root ROOT args...`.
+func (e *env) runCmd(args ...string) *exec.Cmd {
+	return exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
 }
