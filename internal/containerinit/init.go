@@ -113,6 +113,11 @@ func run(conn *initproto.Conn) error {
 			}
 		}
 	}
+	if newNetNS(&s) {
+		if err := loopbackUp(); err != nil {
+			return step("bringing up the loopback interface", err)
+		}
+	}
 	if _, _, err := conn.Expect(initproto.KindCgroupReady); err != nil {
 		return step("waiting for the cgroup", err)
 	}

@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// nsLink is how /proc/PID/ns/* names the namespace file at path.
+func nsLink(t *testing.T, kind, path string) string {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s:[%d]", kind, st.Ino)
+}
+
+// A network namespace made with `ip netns add` is joined by path.
+func TestJoinNetnsByPath(t *testing.T) {
+	e := newEnv(t)
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2")
+	}
+	name := "hako-e2e-" + strconv.Itoa(os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", name).Run()
+	// An address makes the joined namespace recognisable by content.
+	if out, err := exec.Command("ip", "-n", name, "addr", "add", "127.1.2.3/8", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr add: %v: %s", err, out)
+	}
+	path := "/run/netns/" + name
+	out := e.mustSh("netns", "readlink /proc/self/ns/net; ip addr show lo", func(s *specs.Spec) {
+		setNS(s, specs.NetworkNamespace, path)
+	})
+	l := lines(out)
+	if len(l) == 0 || l[0] != nsLink(t, "net", path) {
+		t.Fatalf("container's net ns %q, want %s", l, nsLink(t, "net", path))
+	}
+	if !strings.Contains(out, "127.1.2.3") {
+		t.Errorf("the joined namespace's address is not visible: %q", out)
+	}
+}
+
+// A second container joins the first's net, ipc, uts and pid namespaces
+// through /proc/PID/ns/*: it sees the same namespaces and the first
+// container's process.
+func TestJoinAnotherContainersNamespaces(t *testing.T) {
+	e := newEnv(t)
+	a := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) { s.Hostname = "first" })
+	e.must("run", "-d", "--bundle", a, "first")
+	pid := e.state("first").Pid
+	defer e.deleteAndReap("first", pid)
+	ns := func(kind string) string { return "/proc/" + strconv.Itoa(pid) + "/ns/" + kind }
+	out := e.mustSh("second", "for n in net ipc uts pid; do readlink /proc/self/ns/$n; done; hostname; ps -o comm", func(s *specs.Spec) {
+		s.Hostname = ""
+		setNS(s, specs.NetworkNamespace, ns("net"))
+		setNS(s, specs.IPCNamespace, ns("ipc"))
+		setNS(s, specs.UTSNamespace, ns("uts"))
+		setNS(s, specs.PIDNamespace, ns("pid"))
+	})
+	l := lines(out)
+	if len(l) < 5 {
+		t.Fatalf("unexpected output %q", out)
+	}
+	for i, kind := range []string{"net", "ipc", "uts", "pid"} {
+		want, _ := os.Readlink(ns(kind))
+		if l[i] != want {
+			t.Errorf("%s ns %s, want the first container's %s", kind, l[i], want)
+		}
+	}
+	if l[4] != "first" {
+		t.Errorf("hostname %q in the joined uts ns, want first", l[4])
+	}
+	if !strings.Contains(out, "sleep") {
+		t.Errorf("the joined pid ns does not show the first container's sleep: %q", out)
+	}
+}
+
+// Joining a user namespace by path cannot be done from Go yet: refused
+// clearly, nothing left behind.
+func TestJoinUserNamespaceIsRefused(t *testing.T) {
+	e := newEnv(t)
+	before := mountinfo(t)
+	r := e.sh("joinuser", "true", func(s *specs.Spec) {
+		setNS(s, specs.UserNamespace, "/proc/self/ns/user")
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}
+	})
+	if r.code == 0 || !strings.Contains(r.stderr, "user namespace") || !strings.Contains(r.stderr, "not supported") {
+		t.Errorf("joining a user ns by path: %s", r)
+	}
+	e.noLeftovers("joinuser", before)
+}
+
+// A path that is not a namespace of the named type is refused with the
+// field and a hint; nothing is left.
+func TestJoinWrongNamespaceType(t *testing.T) {
+	e := newEnv(t)
+	before := mountinfo(t)
+	r := e.sh("wrongns", "true", func(s *specs.Spec) {
+		setNS(s, specs.NetworkNamespace, "/proc/self/ns/ipc")
+	})
+	if r.code == 0 || !strings.Contains(r.stderr, "network") || !strings.Contains(r.stderr, "/proc/self/ns/ipc") {
+		t.Errorf("joining an ipc ns as network: %s", r)
+	}
+	e.noLeftovers("wrongns", before)
+}
+
+// A new network namespace has its loopback interface up, as with runc.
+func TestNewNetnsHasLoopbackUp(t *testing.T) {
+	e := newEnv(t)
+	out := e.mustSh("lo", "readlink /proc/self/ns/net; ip addr show lo", nil)
+	if l := lines(out); len(l) == 0 || l[0] == hostNS(t, "net") {
+		t.Fatalf("not a new net ns: %q", out)
+	}
+	if !strings.Contains(out, ",UP") || !strings.Contains(out, "127.0.0.1") {
+		t.Errorf("lo is not up with 127.0.0.1: %q", out)
+	}
+}
