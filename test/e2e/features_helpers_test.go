@@ -112,3 +112,14 @@ func reapWithin(t *testing.T, pid, ms int) unix.WaitStatus {
 func (e *env) runCmd(args ...string) *exec.Cmd {
 	return exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
 }
+
+// pollPid blocks until pid exits or ms milliseconds passed (a poll on its
+// pidfd, not a sleep).
+func pollPid(pid, ms int) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+}

@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// procFDs lists a process's open fds as the host sees them.
+func procFDs(t *testing.T, pid int) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for _, e := range ents {
+		n, _ := strconv.Atoi(e.Name())
+		fds = append(fds, n)
+	}
+	sort.Ints(fds)
+	var out []string
+	for _, n := range fds {
+		out = append(out, strconv.Itoa(n))
+	}
+	return out
+}
+
+// --preserve-fds N passes hako's fds 3..3+N-1 to the process, in order;
+// every other fd hako holds or inherited stays outside (CVE-2024-21626).
+func TestPreserveFDs(t *testing.T) {
+	e := newEnv(t)
+	three := writeFile(t, "three", "fd three\n", 0o644)
+	fThree, _ := os.Open(three)
+	defer fThree.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	hostDir, _ := os.Open(t.TempDir()) // offered at fd 5 but not preserved
+	defer hostDir.Close()
+	b := e.bundle([]string{"sh", "-c", "cat <&3; echo via-four >&4; exec 4>&-; exec sleep 1000"}, nil)
+	cmd := e.runCmd("run", "-d", "--preserve-fds", "2", "--bundle", b, "fds")
+	cmd.ExtraFiles = []*os.File{fThree, pw, hostDir}
+	so, se := tempFile(t), tempFile(t)
+	cmd.Stdout, cmd.Stderr = so, se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run -d: %v: %s", err, readAll(se))
+	}
+	pw.Close()
+	pid := e.state("fds").Pid
+	defer e.deleteAndReap("fds", pid)
+	buf := make([]byte, 64)
+	n, _ := pr.Read(buf)
+	if got := string(buf[:n]); got != "via-four\n" {
+		t.Errorf("read %q from the pipe passed as fd 4, want via-four", got)
+	}
+	// The process has exec'd sleep once fd 4 is closed and comm changed.
+	waitComm(t, pid, "sleep")
+	if got := procFDs(t, pid); strings.Join(got, " ") != "0 1 2 3" {
+		t.Errorf("the container process holds fds %v, want 0 1 2 3 (3 preserved; 4 closed by it; nothing else)", got)
+	}
+	if out := readAll(so); out != "fd three\n" {
+		t.Errorf("cat <&3 printed %q", out)
+	}
+}
+
+// Without --preserve-fds, fds hako inherited are not passed on.
+func TestNoLeakedFDs(t *testing.T) {
+	e := newEnv(t)
+	hostDir, _ := os.Open(t.TempDir())
+	defer hostDir.Close()
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	cmd := e.runCmd("run", "-d", "--bundle", b, "noleak")
+	cmd.ExtraFiles = []*os.File{hostDir, hostDir, hostDir}
+	se := tempFile(t)
+	cmd.Stdout, cmd.Stderr = tempFile(t), se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run -d: %v: %s", err, readAll(se))
+	}
+	pid := e.state("noleak").Pid
+	defer e.deleteAndReap("noleak", pid)
+	if got := procFDs(t, pid); strings.Join(got, " ") != "0 1 2" {
+		t.Errorf("the container process holds fds %v, want only 0 1 2", got)
+	}
+}
+
+// waitComm waits until pid runs the named program (it has exec'd).
+func waitComm(t *testing.T, pid int, comm string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if err != nil {
+			t.Fatalf("pid %d: %v", pid, err)
+		}
+		if strings.TrimSpace(string(b)) == comm {
+			return
+		}
+		pollPid(pid, 20)
+	}
+	t.Fatalf("pid %d never became %s", pid, comm)
+}
+
+// The CVE-2024-21626 escape: process.cwd naming an fd of the init that
+// points outside the rootfs. A preserved host directory at fd 3 and every
+// fd the init may hold must not give the process a cwd outside its root.
+func TestCwdThroughProcSelfFDIsRefused(t *testing.T) {
+	e := newEnv(t)
+	hostDir := t.TempDir()
+	os.WriteFile(hostDir+"/host-secret", []byte("x"), 0o644)
+	d, _ := os.Open(hostDir)
+	defer d.Close()
+	for fd := 3; fd <= 9; fd++ {
+		cwd := "/proc/self/fd/" + strconv.Itoa(fd)
+		b := e.bundle([]string{"sh", "-c", "pwd; ls; cat ../host-secret"}, func(s *specs.Spec) { s.Process.Cwd = cwd })
+		// The directory exists in the rootfs image, so a host-side check
+		// passes; at run time procfs covers it with the magic link.
+		if err := os.MkdirAll(b+"/rootfs"+cwd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := e.runCmd("run", "--preserve-fds", "1", "--bundle", b, "cwdescape")
+		cmd.ExtraFiles = []*os.File{d}
+		so, se := tempFile(t), tempFile(t)
+		cmd.Stdout, cmd.Stderr = so, se
+		err := cmd.Run()
+		if out := readAll(so); strings.Contains(out, "host-secret") {
+			t.Errorf("cwd %s: the process reached the host directory: %s", cwd, out)
+		} else if err == nil {
+			t.Errorf("cwd %s: the process ran: %q", cwd, out)
+		} else if msg := readAll(se); !strings.Contains(msg, "process.cwd") {
+			t.Errorf("cwd %s: error does not name process.cwd: %s", cwd, msg)
+		} else {
+			t.Logf("cwd %s: %s", cwd, msg)
+		}
+	}
+}
