@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// mountLine finds the last mountinfo line whose mount point is dest and
+// returns its per-mount options, fs type and super options.
+func mountLine(mountinfo, dest string) (opts, fstype, super string, ok bool) {
+	for _, l := range lines(mountinfo) {
+		f := strings.Fields(l)
+		if len(f) < 10 || f[4] != dest {
+			continue
+		}
+		i := 6
+		for i < len(f) && f[i] != "-" {
+			i++
+		}
+		if i+3 < len(f) {
+			opts, fstype, super, ok = f[5], f[i+1], f[i+3], true
+		}
+	}
+	return
+}
+
+func hasOpt(list, o string) bool {
+	for _, x := range strings.Split(list, ",") {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Every kind of mount in config.json as the container sees it: tmpfs with
+// options, a read-only bind of a host dir, an rbind that carries a host
+// submount (a plain bind does not), recursive read-only, mqueue, a
+// read-only sysfs.
+func TestMounts(t *testing.T) {
+	e := newEnv(t)
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "hostfile"), []byte("from host\n"), 0o644)
+	sub := filepath.Join(host, "sub")
+	os.Mkdir(sub, 0o755)
+	if err := unix.Mount("hako-sub", sub, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(sub, unix.MNT_DETACH)
+	os.WriteFile(filepath.Join(sub, "subfile"), []byte("from submount\n"), 0o644)
+
+	script := `cat /proc/self/mountinfo; echo ===
+stat -c %a /scratch; cat /ro/hostfile; (echo x > /ro/new) 2>&1
+ls /ro/sub | wc -l; cat /rb/sub/subfile; (touch /sys/x) 2>&1; ls /sys/class/net`
+	out := e.mustSh("mounts", script, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec", "size=2m", "mode=0710"}},
+			specs.Mount{Destination: "/ro", Type: "bind", Source: host, Options: []string{"bind", "ro"}},
+			specs.Mount{Destination: "/rb", Type: "bind", Source: host, Options: []string{"rbind", "ro", "nosuid"}},
+			specs.Mount{Destination: "/rro", Type: "bind", Source: host, Options: []string{"rbind", "rro"}},
+		)
+	})
+	mi, rest, _ := strings.Cut(out, "===\n")
+	check := func(dest, wantType string, wantOpts []string, wantSuper []string) {
+		t.Helper()
+		opts, fstype, super, ok := mountLine(mi, dest)
+		if !ok {
+			t.Errorf("%s is not a mount point", dest)
+			return
+		}
+		if wantType != "" && fstype != wantType {
+			t.Errorf("%s: type %s, want %s", dest, fstype, wantType)
+		}
+		for _, o := range wantOpts {
+			if !hasOpt(opts, o) {
+				t.Errorf("%s: options %s lack %s", dest, opts, o)
+			}
+		}
+		for _, o := range wantSuper {
+			if !hasOpt(super, o) {
+				t.Errorf("%s: fs options %s lack %s", dest, super, o)
+			}
+		}
+	}
+	check("/scratch", "tmpfs", []string{"rw", "nosuid", "nodev", "noexec"}, []string{"size=2048k", "mode=710"})
+	check("/ro", "", []string{"ro"}, nil)
+	check("/dev/mqueue", "mqueue", []string{"nosuid", "nodev", "noexec"}, nil)
+	check("/sys", "sysfs", []string{"ro", "nosuid", "nodev", "noexec"}, nil)
+	// As with runc, "ro" on an rbind makes only its top read-only;
+	// "rro" (mount_setattr) reaches the submounts.
+	check("/rb", "", []string{"ro", "nosuid"}, nil)
+	check("/rb/sub", "tmpfs", []string{"rw"}, nil)
+	check("/rro/sub", "tmpfs", []string{"ro"}, nil)
+	want := []string{"710", "from host", "EROFS-ro", "0", "from submount", "EROFS-sys", "lo"}
+	got := lines(rest)
+	if len(got) != len(want) {
+		t.Fatalf("unexpected output %q", rest)
+	}
+	for i, w := range want {
+		switch w {
+		case "EROFS-ro", "EROFS-sys":
+			if !strings.Contains(got[i], "Read-only file system") {
+				t.Errorf("write to a read-only mount: %q", got[i])
+			}
+		default:
+			if got[i] != w {
+				t.Errorf("line %d: %q, want %q", i, got[i], w)
+			}
+		}
+	}
+}
+
+// The cgroup mount shows the controllers, and the container's processes
+// are in the cgroup that the host sees them in.
+func TestCgroupMount(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sh", "-c", "ls /sys/fs/cgroup; echo ===; cat /sys/fs/cgroup/pids/cgroup.procs /sys/fs/cgroup/memory/cgroup.procs; sleep 1000 & wait"}, nil)
+	so := tempFile(t)
+	cmd := e.runCmd("run", "-d", "--bundle", b, "cgmount")
+	se := tempFile(t)
+	cmd.Stdout, cmd.Stderr = so, se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run -d: %v: %s", err, readAll(se))
+	}
+	pid := e.state("cgmount").Pid
+	defer e.deleteAndReap("cgmount", pid)
+	waitForChild(t, pid)
+	ctrls, procs, _ := strings.Cut(readAll(so), "===\n")
+	for _, c := range []string{"pids", "memory", "devices", "freezer", "cpu"} {
+		if !contains(lines(ctrls), c) {
+			t.Errorf("/sys/fs/cgroup lacks %s: %q", c, ctrls)
+		}
+	}
+	if p := lines(procs); !contains(p, "1") {
+		t.Errorf("pid 1 is not in the container's own pids and memory cgroups: %q", procs)
+	}
+	// From the host: the init is in the cgroup its /proc/PID/cgroup names.
+	cg, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	var pidsPath string
+	for _, l := range lines(string(cg)) {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && f[1] == "pids" {
+			pidsPath = f[2]
+		}
+	}
+	if pidsPath == "" || pidsPath == "/" {
+		t.Fatalf("the init is in the root pids cgroup: %s", cg)
+	}
+	hostProcs, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/pids", pidsPath, "cgroup.procs"))
+	if err != nil || !contains(lines(string(hostProcs)), strconv.Itoa(pid)) {
+		t.Errorf("host %s/cgroup.procs = %q, %v; want pid %d", pidsPath, hostProcs, err, pid)
+	}
+}
