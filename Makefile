@@ -6,8 +6,13 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 deps:
 	./scripts/deps.sh
 
+# hako is linked statically: `hako exec` runs it inside a container's mount
+# namespace, where the host's ld.so and libc do not exist. The tags keep
+# os/user and net in pure Go so that static glibc has nothing to warn about.
+STATIC = -tags osusergo,netgo -ldflags "-X github.com/hako-dev/hako/internal/cli.Version=$(VERSION) -extldflags -static"
+
 build:
-	$(GO) build -ldflags "-X github.com/hako-dev/hako/internal/cli.Version=$(VERSION)" -o bin/hako ./cmd/hako
+	$(GO) build $(STATIC) -o bin/hako ./cmd/hako
 
 vet:
 	$(GO) vet ./...

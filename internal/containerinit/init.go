@@ -88,6 +88,9 @@ func run(conn *initproto.Conn) error {
 	if cfg == nil {
 		return step("receiving config", fmt.Errorf("empty config"))
 	}
+	if cfg.Exec {
+		return runExec(conn, cfg)
+	}
 	var s specs.Spec
 	if err := json.Unmarshal(cfg.Spec, &s); err != nil {
 		return step("decoding config", err)

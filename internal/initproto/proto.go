@@ -6,6 +6,11 @@
 // Transport: a SOCK_SEQPACKET socketpair; one JSON-encoded Message per
 // packet; file descriptors travel alongside a message as SCM_RIGHTS.
 //
+// Exec sequence (joining a running container, every namespace already
+// joined by the parent): Config (Exec) ─>; CgroupReady (it is in the
+// container's cgroup) ─>; <─ Console?; <─ Ready; then it execs, and the
+// socket's close-on-exec EOF tells the parent the exec succeeded.
+//
 // Create sequence:
 //
 //	parent                                  init (in its new namespaces)
@@ -66,6 +71,9 @@ type Config struct {
 	// StateJSON is the OCI state passed on stdin to createContainer and
 	// startContainer hooks.
 	StateJSON json.RawMessage `json:"state,omitempty"`
+	// Exec marks a process joining a running container (`hako exec`):
+	// Spec then holds only process and linux; there is no rootfs work.
+	Exec bool `json:"exec,omitempty"`
 }
 
 // ErrorInfo is a failure inside the init.

@@ -323,15 +323,26 @@ func startJoined(cmd *exec.Cmd, join []specs.LinuxNamespace) error {
 			errc <- fmt.Errorf("unshare(CLONE_FS): %w", err)
 			return
 		}
-		for _, n := range join {
+		// Open every namespace first: once the mount namespace is joined,
+		// /proc/PID paths would resolve in the container's /proc.
+		fds := make([]int, len(join))
+		defer func() {
+			for _, fd := range fds {
+				if fd > 0 {
+					unix.Close(fd)
+				}
+			}
+		}()
+		for i, n := range join {
 			fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				errc <- fmt.Errorf("linux.namespaces: %s namespace path %q: %w", n.Type, n.Path, err)
 				return
 			}
-			err = unix.Setns(fd, int(nsFlags[n.Type]))
-			unix.Close(fd)
-			if err != nil {
+			fds[i] = fd
+		}
+		for i, n := range join {
+			if err := unix.Setns(fds[i], int(nsFlags[n.Type])); err != nil {
 				hint := ""
 				if errors.Is(err, unix.EINVAL) {
 					hint = fmt.Sprintf(" — hint: is %q really a %s namespace (e.g. /proc/PID/ns/%s)?", n.Path, n.Type, nsFile(n.Type))

@@ -72,6 +72,10 @@ func MakeBusyboxRootfs(dir string) error {
 		}
 	}
 	os.Chmod(filepath.Join(dir, "tmp"), 0o1777)
+	// "/" of a container must be traversable by every user (temp dirs are 0700).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
 	if err := copyFile(BusyboxPath, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
 		return err
 	}
@@ -174,7 +178,8 @@ func HakoBinary(t testing.TB) string {
 			return
 		}
 		hakoBin = filepath.Join(dir, "hako")
-		cmd := exec.Command("go", "build", "-o", hakoBin, "./cmd/hako")
+		// Static, as `make build` links it (see the Makefile).
+		cmd := exec.Command("go", "build", "-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", hakoBin, "./cmd/hako")
 		cmd.Dir = root
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/spf13/cobra"
+
+	"github.com/hako-dev/hako/internal/runtime"
+)
+
+func init() { register(newExecCmd) }
+
+type execFlags struct {
+	o              runtime.ExecOptions
+	processFile    string
+	cwd            string
+	env            []string
+	tty            bool
+	user           string
+	additionalGids []int64
+	noNewPrivs     bool
+	caps           []string
+}
+
+func newExecCmd() *cobra.Command {
+	var f execFlags
+	cmd := &cobra.Command{
+		Use:   "exec [flags] <container-id> <command> [args...]",
+		Short: "execute a new process inside a running container",
+		Long: `Runs another process in a running container's namespaces and cgroup, with
+the container's own process settings (env, cwd, user, capabilities, rlimits,
+seccomp) changed by the flags, or fully given by --process FILE as
+containerd does.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 {
+				return fmt.Errorf("\"exec\" requires the container id — usage: %s", cmd.UseLine())
+			}
+			if len(args) < 2 && f.processFile == "" {
+				return fmt.Errorf("\"exec\" needs a command or --process FILE — usage: %s", cmd.UseLine())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := openRuntime()
+			if err != nil {
+				return err
+			}
+			p, err := f.process(rt, args[0], args[1:], cmd)
+			if err != nil {
+				return err
+			}
+			f.o.Process = p
+			code, err := rt.Exec(args[0], f.o)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &ExitError{Code: code}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.SetInterspersed(false)
+	fl.StringVar(&f.o.ConsoleSocket, "console-socket", "", "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal")
+	fl.StringVar(&f.cwd, "cwd", "", "current working directory in the container")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "set environment variables (KEY=VALUE)")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY")
+	fl.StringVarP(&f.user, "user", "u", "", "UID (format: <uid>[:<gid>])")
+	fl.Int64SliceVarP(&f.additionalGids, "additional-gids", "g", nil, "additional gids")
+	fl.StringVarP(&f.processFile, "process", "p", "", "path to the process.json")
+	fl.BoolVarP(&f.o.Detach, "detach", "d", false, "detach from the container's process")
+	fl.StringVar(&f.o.PidFile, "pid-file", "", "specify the file to write the process id to")
+	fl.BoolVar(&f.noNewPrivs, "no-new-privs", false, "set the no new privileges value for the process")
+	fl.StringArrayVarP(&f.caps, "cap", "c", nil, "add a capability to the bounding set for the process")
+	fl.IntVar(&f.o.PreserveFDs, "preserve-fds", 0, "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)")
+	fl.BoolVar(&f.o.IgnorePaused, "ignore-paused", false, "allow exec in a paused container")
+	fl.String("process-label", "", "set the asm process label for the process commonly used with selinux (accepted, not applied)")
+	fl.String("apparmor", "", "set the apparmor profile for the process (accepted, not applied)")
+	fl.String("cgroup", "", "run the process in a (sub)cgroup (accepted; the container's cgroup is used)")
+	return cmd
+}
+
+func (f *execFlags) process(rt *runtime.Runtime, id string, args []string, cmd *cobra.Command) (*specs.Process, error) {
+	if f.processFile != "" {
+		data, err := os.ReadFile(f.processFile)
+		if err != nil {
+			return nil, fmt.Errorf("--process %s: %w", f.processFile, err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("--process %s: not a valid process JSON: %w", f.processFile, err)
+		}
+		if len(p.Args) == 0 {
+			return nil, fmt.Errorf("--process %s: args: empty — hint: name the program to run", f.processFile)
+		}
+		return &p, nil
+	}
+	p, err := rt.DefaultProcess(id)
+	if err != nil {
+		return nil, err
+	}
+	p.Args = args
+	if f.cwd != "" {
+		p.Cwd = f.cwd
+	}
+	for _, e := range f.env {
+		if !strings.Contains(e, "=") {
+			return nil, fmt.Errorf("--env %q: expected KEY=VALUE", e)
+		}
+		p.Env = setEnv(p.Env, e)
+	}
+	p.Terminal = f.tty
+	if f.user != "" {
+		uid, gid, _ := strings.Cut(f.user, ":")
+		u, err := strconv.ParseUint(uid, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--user %q: expected <uid>[:<gid>] as numbers", f.user)
+		}
+		p.User.UID = uint32(u)
+		if gid != "" {
+			g, err := strconv.ParseUint(gid, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("--user %q: expected <uid>[:<gid>] as numbers", f.user)
+			}
+			p.User.GID = uint32(g)
+		}
+	}
+	for _, g := range f.additionalGids {
+		if g < 0 || g > 1<<32-1 {
+			return nil, fmt.Errorf("--additional-gids %d: out of range", g)
+		}
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	if cmd.Flags().Changed("no-new-privs") {
+		p.NoNewPrivileges = f.noNewPrivs
+	}
+	if len(f.caps) > 0 {
+		if p.Capabilities == nil {
+			p.Capabilities = &specs.LinuxCapabilities{}
+		}
+		for _, c := range f.caps {
+			c = strings.ToUpper(c)
+			if !strings.HasPrefix(c, "CAP_") {
+				c = "CAP_" + c
+			}
+			p.Capabilities.Bounding = append(p.Capabilities.Bounding, c)
+			p.Capabilities.Effective = append(p.Capabilities.Effective, c)
+			p.Capabilities.Permitted = append(p.Capabilities.Permitted, c)
+		}
+	}
+	return p, nil
+}
+
+func setEnv(env []string, kv string) []string {
+	k, _, _ := strings.Cut(kv, "=")
+	for i, e := range env {
+		if strings.HasPrefix(e, k+"=") {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}

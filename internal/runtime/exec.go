@@ -1,0 +1,158 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/spawn"
+	"github.com/hako-dev/hako/internal/state"
+)
+
+// ExecOptions are the flags of `exec`.
+type ExecOptions struct {
+	Process       *specs.Process
+	Detach        bool
+	PidFile       string
+	ConsoleSocket string
+	PreserveFDs   int
+	IgnorePaused  bool
+}
+
+// DefaultProcess returns the container's own process settings, the base
+// that `exec` flags change.
+func (r *Runtime) DefaultProcess(id string) (*specs.Process, error) {
+	c, err := r.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.spec()
+	if err != nil {
+		return nil, err
+	}
+	if s.Process == nil {
+		return &specs.Process{Cwd: "/"}, nil
+	}
+	p := *s.Process
+	p.Terminal = false
+	p.ConsoleSize = nil
+	return &p, nil
+}
+
+// Exec runs another process in a running container. In the foreground it
+// returns the process's exit code (128+N when killed by signal N).
+func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
+	c, err := r.Load(id)
+	if err != nil {
+		return -1, err
+	}
+	switch c.Status {
+	case state.Running, state.Created:
+	case state.Paused:
+		if !o.IgnorePaused {
+			return -1, &StateError{ID: id, Status: c.Status, Op: "exec in", Hint: "resume it first (`hako resume " + id + "`) or pass --ignore-paused"}
+		}
+	default:
+		return -1, &StateError{ID: id, Status: c.Status, Op: "exec in", Hint: "only a running container can run more processes"}
+	}
+	if o.Process == nil || len(o.Process.Args) == 0 {
+		return -1, fmt.Errorf("exec: no command given — usage: hako exec ID COMMAND [ARGS...]")
+	}
+	if o.Process.Terminal && o.Detach && o.ConsoleSocket == "" {
+		return -1, fmt.Errorf("exec: --tty with --detach needs --console-socket to receive the terminal")
+	}
+	cs, err := c.spec()
+	if err != nil {
+		return -1, err
+	}
+	ps := &specs.Spec{Version: cs.Version, Process: o.Process}
+	if cs.Linux != nil && cs.Linux.Seccomp != nil {
+		ps.Linux = &specs.Linux{Seccomp: cs.Linux.Seccomp}
+	}
+	cg, err := c.cgroup()
+	if err != nil {
+		return -1, err
+	}
+	extra, err := preservedFiles(o.PreserveFDs)
+	if err != nil {
+		return -1, err
+	}
+	sigc := make(chan os.Signal, 64)
+	if !o.Detach {
+		signal.Notify(sigc)
+		defer signal.Stop(sigc)
+	}
+	if !c.InitAlive() {
+		return -1, fmt.Errorf("container %q: %w", id, ErrNotRunning)
+	}
+	in, err := spawn.StartExec(&spawn.ExecOptions{
+		Spec: ps, Namespaces: c.Namespaces, ExtraFiles: extra,
+		JoinCgroup: func(pid int) error {
+			if cg == nil {
+				return nil
+			}
+			return cg.Join(pid)
+		},
+	})
+	if err != nil {
+		return -1, fmt.Errorf("exec in container %q: %w", id, err)
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, in.Pid); err != nil {
+			in.Cmd.Process.Kill()
+			in.Cmd.Wait()
+			return -1, err
+		}
+	}
+	if in.Console != nil && o.ConsoleSocket != "" {
+		err := sendConsole(o.ConsoleSocket, in.Console)
+		in.Console.Close()
+		in.Console = nil
+		if err != nil {
+			in.Cmd.Process.Kill()
+			in.Cmd.Wait()
+			return -1, err
+		}
+	}
+	if o.Detach {
+		in.Cmd.Process.Release()
+		return 0, nil
+	}
+	var ioDone sync.WaitGroup
+	if in.Console != nil {
+		restore := attachConsole(in.Console, &ioDone)
+		defer restore()
+	}
+	waitc := make(chan *os.ProcessState, 1)
+	go func() {
+		ps, _ := in.Cmd.Process.Wait()
+		waitc <- ps
+	}()
+	for {
+		select {
+		case ps := <-waitc:
+			ioDone.Wait()
+			if in.Console != nil {
+				in.Console.Close()
+			}
+			return exitCode(ps), nil
+		case sig := <-sigc:
+			s := sig.(syscall.Signal)
+			switch s {
+			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+				continue
+			case unix.SIGWINCH:
+				if in.Console != nil {
+					resizeFromStdin(in.Console)
+				}
+				continue
+			}
+			unix.Kill(in.Pid, s)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package spawn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/initproto"
+)
+
+// ExecOptions describe a process joining a running container.
+type ExecOptions struct {
+	// Spec holds the process and, for seccomp, linux.seccomp.
+	Spec *specs.Spec
+	// Namespaces maps namespace type to the path holding the container's
+	// namespace (/proc/INIT/ns/...).
+	Namespaces            map[string]string
+	ExtraFiles            []*os.File
+	Stdin, Stdout, Stderr *os.File
+	// JoinCgroup moves the process into the container's cgroup before it
+	// runs anything of the user's.
+	JoinCgroup func(pid int) error
+}
+
+// StartExec starts a process in a running container's namespaces and
+// returns once it has exec'd. The parent's locked thread joins every
+// namespace, the mount namespace last, so the child is never visible in the
+// container's pid namespace while it still holds the host's root (CVE-2016-9962
+// class); only the user namespace cannot be joined by a multi-threaded Go
+// process. The init binary is then found through the container's /proc.
+func StartExec(o *ExecOptions) (*Init, error) {
+	if p, ok := o.Namespaces[string(specs.UserNamespace)]; ok && p != "" {
+		return nil, fmt.Errorf("exec into a container with its own user namespace is not supported yet: a multi-threaded Go process cannot setns into a user namespace")
+	}
+	if o.Namespaces[string(specs.MountNamespace)] != "" && !selfIsStatic() {
+		return nil, fmt.Errorf("this hako binary is dynamically linked, so it cannot run inside the container's mount namespace — hint: build it with `make build` (static), or `go build -tags osusergo,netgo -ldflags '-extldflags -static' ./cmd/hako`")
+	}
+	var join []specs.LinuxNamespace
+	for _, t := range []specs.LinuxNamespaceType{specs.CgroupNamespace, specs.IPCNamespace, specs.UTSNamespace,
+		specs.NetworkNamespace, specs.PIDNamespace, specs.TimeNamespace, specs.MountNamespace} {
+		if p := o.Namespaces[string(t)]; p != "" {
+			join = append(join, specs.LinuxNamespace{Type: t, Path: p})
+		}
+	}
+	specJSON, err := json.Marshal(o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := SafeExecutable()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	parent, childSock, err := initproto.Pair()
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	highFD, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 5+len(o.ExtraFiles)+2)
+	if err != nil {
+		return nil, fmt.Errorf("duplicating the executable fd: %w", err)
+	}
+	exeHigh := os.NewFile(uintptr(highFD), "hako-exe")
+	defer exeHigh.Close()
+
+	cmd := &exec.Cmd{
+		Path:   "/proc/self/fd/" + strconv.Itoa(highFD),
+		Args:   []string{initArg0},
+		Stdin:  orStd(o.Stdin, os.Stdin),
+		Stdout: orStd(o.Stdout, os.Stdout),
+		Stderr: orStd(o.Stderr, os.Stderr),
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, o.ExtraFiles...)
+	sockFD := 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, childSock)
+	cmd.Env = []string{envFD + "=" + strconv.Itoa(sockFD)}
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	if err := startJoined(cmd, join); err != nil {
+		childSock.Close()
+		return nil, err
+	}
+	childSock.Close()
+	in := &Init{Pid: cmd.Process.Pid, Cmd: cmd}
+	ok := false
+	defer func() {
+		if !ok {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if in.Console != nil {
+				in.Console.Close()
+			}
+		}
+	}()
+	cfg := &initproto.Config{Spec: specJSON, Exec: true, PreserveFDs: len(o.ExtraFiles), FifoFD: -1}
+	if err := parent.Send(&initproto.Message{Kind: initproto.KindConfig, Config: cfg}); err != nil {
+		return nil, initFailed(parent, err)
+	}
+	if o.JoinCgroup != nil {
+		if err := o.JoinCgroup(in.Pid); err != nil {
+			return nil, err
+		}
+	}
+	if err := parent.Send(&initproto.Message{Kind: initproto.KindCgroupReady}); err != nil {
+		return nil, initFailed(parent, err)
+	}
+	for {
+		m, files, err := parent.Recv()
+		if err != nil {
+			return nil, initFailed(parent, err)
+		}
+		closeExtra := func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}
+		switch m.Kind {
+		case initproto.KindConsole:
+			if len(files) != 1 {
+				closeExtra()
+				return nil, fmt.Errorf("init protocol: console message without exactly one fd")
+			}
+			in.Console = files[0]
+		case initproto.KindReady:
+			closeExtra()
+			// The socket is close-on-exec: EOF means execve succeeded; an
+			// Error message means it failed.
+			m, _, err := parent.Recv()
+			if errors.Is(err, initproto.ErrClosed) {
+				ok = true
+				return in, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			if m.Kind == initproto.KindError {
+				return nil, fromInfo(m.Error)
+			}
+			return nil, fmt.Errorf("init protocol: unexpected %s after ready", m.Kind)
+		case initproto.KindError:
+			closeExtra()
+			return nil, fromInfo(m.Error)
+		default:
+			closeExtra()
+			return nil, fmt.Errorf("init protocol: unexpected %s", m.Kind)
+		}
+	}
+}

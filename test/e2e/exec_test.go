@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestExec(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+		s.Process.Env = append(s.Process.Env, "FROM_CONFIG=yes")
+	})
+	e.must("run", "-d", "--bundle", b, "ex")
+	pid := e.state("ex").Pid
+	defer e.deleteAndReap("ex", pid)
+
+	if out := e.must("exec", "ex", "sh", "-c", "echo $FROM_CONFIG $EXTRA; pwd; id -u"); out != "yes\n/\n0\n" {
+		t.Errorf("exec with the container's process defaults printed %q", out)
+	}
+	out := e.must("exec", "--env", "EXTRA=1", "--cwd", "/tmp", "--user", "1000:1000", "ex", "sh", "-c", "echo $EXTRA; pwd; id -u; id -g")
+	if out != "1\n/tmp\n1000\n1000\n" {
+		t.Errorf("exec with flags printed %q", out)
+	}
+	if r := e.run("exec", "ex", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("exit code: %s", r)
+	}
+	// The exec'd process shares the container's namespaces and cgroup.
+	out = e.must("exec", "ex", "sh", "-c", "ps -o pid,comm; readlink /proc/self/ns/pid /proc/1/ns/pid; cat /proc/self/cgroup | grep pids")
+	if !strings.Contains(out, "sleep") {
+		t.Errorf("exec'd process does not see the container's init:\n%s", out)
+	}
+	hostPids, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if !strings.Contains(out, "pids:") || !strings.Contains(string(hostPids), strings.TrimPrefix(lineWith(out, "pids:"), "")) {
+		t.Errorf("exec'd process cgroup %q, container's:\n%s", lineWith(out, "pids:"), hostPids)
+	}
+	if r := e.run("exec", "ex", "nope"); r.code == 0 || !strings.Contains(r.stderr, "executable file not found in $PATH") {
+		t.Errorf("exec of a missing program: %s", r)
+	}
+	// --process FILE, as containerd passes it, detached, with a pid file.
+	pf := filepath.Join(t.TempDir(), "process.json")
+	data, _ := json.Marshal(specs.Process{Args: []string{"sleep", "999"}, Cwd: "/", Env: []string{"PATH=/bin"}})
+	os.WriteFile(pf, data, 0o644)
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	e.must("exec", "--process", pf, "--detach", "--pid-file", pidFile, "ex")
+	pb, _ := os.ReadFile(pidFile)
+	epid, _ := strconv.Atoi(string(pb))
+	if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(epid) + "/comm"); strings.TrimSpace(string(comm)) != "sleep" {
+		t.Errorf("detached exec pid %d runs %q", epid, comm)
+	}
+	initNS, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+	execNS, _ := os.Readlink("/proc/" + strconv.Itoa(epid) + "/ns/mnt")
+	if initNS != execNS {
+		t.Errorf("exec'd process mount ns %s, container's %s", execNS, initNS)
+	}
+	e.must("kill", "ex", "KILL")
+	// The detached exec'd process was reparented to us; the dying init
+	// waits until every process of its pid namespace is reaped.
+	waitReap(t, epid)
+	waitReap(t, pid)
+	if r := e.run("exec", "ex", "true"); r.code == 0 || !strings.Contains(r.stderr, "stopped") {
+		t.Errorf("exec in a stopped container: %s", r)
+	}
+}
+
+func lineWith(s, sub string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
+}
