@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// cgroupDir is the host directory of pid's cgroup for a v1 controller.
+func cgroupDir(t *testing.T, pid int, controller string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines(string(b)) {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) == 3 && contains(strings.Split(f[1], ","), controller) {
+			if f[2] == "/" {
+				t.Fatalf("pid %d is in the root %s cgroup", pid, controller)
+			}
+			return filepath.Join("/sys/fs/cgroup", controller, f[2])
+		}
+	}
+	t.Skipf("no cgroup v1 %s controller (cgroups are not v1/hybrid here)", controller)
+	return ""
+}
+
+func readTrim(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// linux.resources memory and pids limits land in the container's cgroups
+// on the host, the pids limit bites inside, and delete removes them.
+func TestCgroupResources(t *testing.T) {
+	e := newEnv(t)
+	mem, pids := int64(64<<20), int64(8)
+	limit := func(s *specs.Spec) {
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &mem}
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &pids}
+	}
+	// The pids limit bites: the shell cannot fork a 9th process.
+	r := e.sh("forkbomb", "i=0; while [ $i -lt 12 ]; do sleep 1000 & i=$((i+1)); done; echo all-forked", limit)
+	if strings.Contains(r.stdout, "all-forked") || !strings.Contains(r.stderr, "fork") {
+		t.Errorf("13 processes under pids.max 8: %s", r)
+	}
+	b := e.bundle([]string{"sh", "-c", "sleep 1000 & wait"}, limit)
+	se := tempFile(t)
+	cmd := e.runCmd("run", "-d", "--bundle", b, "limits")
+	cmd.Stdout, cmd.Stderr = tempFile(t), se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run -d: %v: %s", err, readAll(se))
+	}
+	pid := e.state("limits").Pid
+	memDir, pidsDir := cgroupDir(t, pid, "memory"), cgroupDir(t, pid, "pids")
+	if got := readTrim(t, filepath.Join(memDir, "memory.limit_in_bytes")); got != strconv.FormatInt(mem, 10) {
+		t.Errorf("memory.limit_in_bytes = %s, want %d", got, mem)
+	}
+	if got := readTrim(t, filepath.Join(pidsDir, "pids.max")); got != "8" {
+		t.Errorf("pids.max = %s, want 8", got)
+	}
+	waitForChild(t, pid)
+	if got := readTrim(t, filepath.Join(pidsDir, "pids.current")); got != "2" {
+		t.Errorf("pids.current = %s, want 2 (sh and sleep)", got)
+	}
+	e.deleteAndReap("limits", pid)
+	for _, d := range []string{memDir, pidsDir} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("cgroup %s is still there after delete", d)
+		}
+	}
+}
+
+// kill --all signals every process of the container. Without a pid
+// namespace the init's death would leave its children running, so only
+// --all can stop them; with one, TERM to the init alone (PID 1, no
+// handler) does nothing while --all ends everything.
+func TestKillAll(t *testing.T) {
+	e := newEnv(t)
+	t.Run("host pid namespace", func(t *testing.T) {
+		b := e.bundle([]string{"sh", "-c", "sleep 1000 & sleep 1000 & wait"}, func(s *specs.Spec) {
+			withoutNS(s, specs.PIDNamespace)
+		})
+		e.must("run", "-d", "--bundle", b, "killall")
+		pid := e.state("killall").Pid
+		defer e.deleteAndReap("killall", pid)
+		procs := filepath.Join(cgroupDir(t, pid, "pids"), "cgroup.procs")
+		for i := 0; i < 100 && len(lines(readTrim(t, procs))) < 3; i++ {
+			pollPid(pid, 20)
+		}
+		members := lines(readTrim(t, procs))
+		if len(members) != 3 {
+			t.Fatalf("cgroup holds %v, want the shell and two sleeps", members)
+		}
+		e.must("kill", "--all", "killall", "KILL")
+		for _, m := range members {
+			p, _ := strconv.Atoi(m)
+			reapWithin(t, p, 5000) // each was ours to reap: we are the subreaper
+		}
+		if left := readTrim(t, procs); left != "" {
+			t.Errorf("processes left in the cgroup: %s", left)
+		}
+		if st := e.state("killall"); st.Status != "stopped" {
+			t.Errorf("after kill --all: %s", st.Status)
+		}
+	})
+	t.Run("own pid namespace", func(t *testing.T) {
+		b := e.bundle([]string{"sh", "-c", "sleep 1000 & wait"}, nil)
+		e.must("run", "-d", "--bundle", b, "killall2")
+		pid := e.state("killall2").Pid
+		defer e.deleteAndReap("killall2", pid)
+		waitForChild(t, pid)
+		e.must("kill", "killall2", "TERM")
+		if n, _ := unix.Poll([]unix.PollFd{{Fd: int32(pidfd(t, pid)), Events: unix.POLLIN}}, 200); n != 0 {
+			t.Fatalf("TERM to PID 1 without a handler ended the container")
+		}
+		e.must("kill", "--all", "killall2", "TERM")
+		reapWithin(t, pid, 5000)
+	})
+}
+
+func pidfd(t *testing.T, pid int) int {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
