@@ -224,15 +224,19 @@ func run(conn *initproto.Conn) error {
 	}
 	conn.Close()
 	conn = nil
+	// The fifo stays open (close-on-exec) until the execve: `hako start`
+	// reads until EOF, so it returns, and runs poststart hooks, only once
+	// startContainer hooks ran and the process was executed (or failed).
+	var fifo *os.File
 	if fifoDone != nil {
 		r := <-fifoDone
 		if r.err != nil {
 			return step("waiting for start", r.err)
 		}
-		if _, err := r.f.Write([]byte{'0'}); err != nil {
+		fifo = r.f
+		if _, err := fifo.Write([]byte{'0'}); err != nil {
 			return step("waiting for start", err)
 		}
-		r.f.Close()
 	}
 	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
 		if err := hooks.Run("startContainer", s.Hooks.StartContainer, cfg.StateJSON); err != nil {
@@ -253,6 +257,7 @@ func run(conn *initproto.Conn) error {
 		return step("closing inherited fds", err)
 	}
 	err = unix.Exec(path, s.Process.Args, s.Process.Env)
+	runtime.KeepAlive(fifo)
 	return step("exec", execError(s.Process.Args[0], path, err))
 }
 

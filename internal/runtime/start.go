@@ -48,8 +48,11 @@ func (r *Runtime) Start(id string) error {
 }
 
 // releaseInit opens the exec fifo, which unblocks the init's open of the
-// other end; the init then writes one byte and execs. While waiting, the
-// init's liveness is checked so that a dead init cannot hang `start`.
+// other end; the init then writes one byte, runs startContainer hooks and
+// execs, which closes its end. releaseInit returns after that EOF, so that
+// poststart hooks follow the exec as the OCI spec orders them. While
+// waiting, the init's liveness is checked so that a dead init cannot hang
+// `start`.
 func (c *Container) releaseInit() error {
 	path := filepath.Join(c.dir, state.FifoFile)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -58,6 +61,7 @@ func (c *Container) releaseInit() error {
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, 1)
+	released := false
 	for {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		n, err := unix.Poll(pfd, 100)
@@ -67,14 +71,21 @@ func (c *Container) releaseInit() error {
 		if n > 0 {
 			k, err := unix.Read(fd, buf)
 			if k == 1 {
-				break
+				released = true
+				continue
 			}
 			if err == unix.EAGAIN {
 				continue
 			}
+			if released {
+				break // EOF after the byte: the init exec'd (or died trying)
+			}
 			return fmt.Errorf("container %q: its init exited before it could start (see the container's stderr)", c.ID)
 		}
 		if !c.InitAlive() {
+			if released {
+				break
+			}
 			return fmt.Errorf("container %q: its init exited before it could start", c.ID)
 		}
 	}

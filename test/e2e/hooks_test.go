@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// logHook appends "STAGE STATE-JSON" to log; the shell is the host's for
+// hooks that run in the runtime's namespace, the rootfs's otherwise.
+func logHook(stage, log string) specs.Hook {
+	return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", `printf '%s %s\n' "$0" "$(cat)" >> "$1"`, stage, log}}
+}
+
+type hookLine struct {
+	stage string
+	state specs.State
+}
+
+func readHookLog(t *testing.T, path string) []hookLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []hookLine
+	for _, l := range lines(string(b)) {
+		stage, js, _ := strings.Cut(l, " ")
+		var st specs.State
+		if err := json.Unmarshal([]byte(js), &st); err != nil {
+			t.Errorf("hook %s got no state JSON on stdin: %q", stage, js)
+		}
+		out = append(out, hookLine{stage, st})
+	}
+	return out
+}
+
+func stages(hl []hookLine) string {
+	var s []string
+	for _, h := range hl {
+		s = append(s, h.stage)
+	}
+	return strings.Join(s, " ")
+}
+
+// Every hook runs once, in order, with the state on stdin: createRuntime
+// and createContainer during create, startContainer (inside the container)
+// and poststart during start, poststop during delete.
+func TestHooksRunInOrder(t *testing.T) {
+	e := newEnv(t)
+	logDir := t.TempDir()
+	hostLog := filepath.Join(logDir, "log")
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooklog", Type: "bind", Source: logDir, Options: []string{"bind", "rw"}})
+		s.Hooks = &specs.Hooks{
+			CreateRuntime:   []specs.Hook{logHook("createRuntime", hostLog)},
+			CreateContainer: []specs.Hook{logHook("createContainer", hostLog)},
+			StartContainer:  []specs.Hook{logHook("startContainer", "/hooklog/log")},
+			Poststart:       []specs.Hook{logHook("poststart", hostLog)},
+			Poststop:        []specs.Hook{logHook("poststop", hostLog)},
+		}
+	})
+	os.MkdirAll(filepath.Join(b, "rootfs", "hooklog"), 0o755)
+	e.must("create", "--bundle", b, "hooks")
+	pid := e.state("hooks").Pid
+	if got := stages(readHookLog(t, hostLog)); got != "createRuntime createContainer" {
+		t.Errorf("after create: hooks %q ran", got)
+	}
+	e.must("start", "hooks")
+	reapWithin(t, pid, 5000)
+	if got := stages(readHookLog(t, hostLog)); got != "createRuntime createContainer startContainer poststart" {
+		t.Errorf("after start: hooks %q ran", got)
+	}
+	e.must("delete", "hooks")
+	hl := readHookLog(t, hostLog)
+	if got := stages(hl); got != "createRuntime createContainer startContainer poststart poststop" {
+		t.Fatalf("after delete: hooks %q ran", got)
+	}
+	for _, h := range hl {
+		if h.state.ID != "hooks" || h.state.Bundle != b || h.state.Version == "" {
+			t.Errorf("%s: state %+v does not describe the container", h.stage, h.state)
+		}
+	}
+	want := map[string]specs.ContainerState{"createRuntime": "creating", "poststart": "running", "poststop": "stopped"}
+	for _, h := range hl {
+		if w, ok := want[h.stage]; ok && h.state.Status != w {
+			t.Errorf("%s: status %q, want %q", h.stage, h.state.Status, w)
+		}
+	}
+	if hl[0].state.Pid != pid || hl[3].state.Pid != pid {
+		t.Errorf("createRuntime and poststart got pids %d and %d, want the init's %d", hl[0].state.Pid, hl[3].state.Pid, pid)
+	}
+}
+
+// A failing createRuntime hook fails create with the hook named and its
+// output, and leaves nothing behind; later hooks do not run.
+func TestFailingCreateRuntimeHook(t *testing.T) {
+	e := newEnv(t)
+	hostLog := filepath.Join(t.TempDir(), "log")
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			CreateRuntime: []specs.Hook{
+				logHook("createRuntime", hostLog),
+				{Path: "/bin/sh", Args: []string{"sh", "-c", "echo hook says no >&2; exit 3"}},
+			},
+			CreateContainer: []specs.Hook{logHook("createContainer", hostLog)},
+		}
+	})
+	before := mountinfo(t)
+	r := e.run("create", "--bundle", b, "badhook")
+	if r.code == 0 {
+		t.Fatal("create succeeded with a failing createRuntime hook")
+	}
+	for _, w := range []string{"createRuntime[1]", "hook says no"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("error lacks %q: %s", w, r.stderr)
+		}
+	}
+	if got := stages(readHookLog(t, hostLog)); got != "createRuntime" {
+		t.Errorf("hooks that ran: %q, want only the first createRuntime", got)
+	}
+	e.noLeftovers("badhook", before)
+	if r := e.run("state", "badhook"); r.code == 0 {
+		t.Errorf("state of the failed container: %s", r)
+	}
+}
