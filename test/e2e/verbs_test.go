@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	runc "github.com/containerd/go-runc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// pause, resume, ps, events --stats and update, driven by go-runc exactly
+// as containerd drives runc.
+func TestCgroupVerbsThroughGoRunc(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	client := &runc.Runc{Command: e.bin, Root: e.root}
+	b := e.bundle([]string{"sh", "-c", "sleep 1000 & sleep 1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "verbs")
+	pid := e.state("verbs").Pid
+	defer e.deleteAndReap("verbs", pid)
+	waitForChild(t, pid)
+
+	pids, err := client.Ps(ctx, "verbs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pids) < 2 || !containsInt(pids, pid) {
+		t.Errorf("ps = %v, want the init %d and its child", pids, pid)
+	}
+	top := e.must("ps", "verbs")
+	if !strings.Contains(top, "PID") || !strings.Contains(top, strconv.Itoa(pid)) {
+		t.Errorf("ps table:\n%s", top)
+	}
+
+	if err := client.Pause(ctx, "verbs"); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.state("verbs"); st.Status != "paused" {
+		t.Errorf("after pause: %s", st.Status)
+	}
+	freezer, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup/freezer", cgroupOf(t, pid, "freezer"), "freezer.state"))
+	if strings.TrimSpace(string(freezer)) != "FROZEN" {
+		t.Errorf("freezer.state = %q", freezer)
+	}
+	if r := e.run("pause", "verbs"); r.code == 0 {
+		t.Errorf("second pause succeeded")
+	}
+	if err := client.Resume(ctx, "verbs"); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.state("verbs"); st.Status != "running" {
+		t.Errorf("after resume: %s", st.Status)
+	}
+
+	stats, err := client.Stats(ctx, "verbs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Pids.Current < 2 || stats.Memory.Usage.Usage == 0 {
+		t.Errorf("stats: pids %d memory %d", stats.Pids.Current, stats.Memory.Usage.Usage)
+	}
+
+	limit := int64(42)
+	if err := client.Update(ctx, "verbs", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &limit}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup/pids", cgroupOf(t, pid, "pids"), "pids.max"))
+	if strings.TrimSpace(string(got)) != "42" {
+		t.Errorf("pids.max after update = %q", got)
+	}
+	e.must("update", "--memory", "64m", "verbs")
+	got, _ = os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", cgroupOf(t, pid, "memory"), "memory.limit_in_bytes"))
+	if strings.TrimSpace(string(got)) != strconv.Itoa(64<<20) {
+		t.Errorf("memory.limit_in_bytes after update = %q", got)
+	}
+	if r := e.run("update", "--memory", "lots", "verbs"); r.code == 0 || !strings.Contains(r.stderr, "--memory") {
+		t.Errorf("bad --memory: %s", r)
+	}
+	if out := e.must("features"); !strings.Contains(out, `"ociVersionMax"`) || !strings.Contains(out, "CAP_SYS_ADMIN") {
+		t.Errorf("features output:\n%s", out)
+	}
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// cgroupOf reads a process's cgroup path for a v1 controller.
+func cgroupOf(t *testing.T, pid int, controller string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) == 3 {
+			for _, c := range strings.Split(f[1], ",") {
+				if c == controller {
+					return f[2]
+				}
+			}
+		}
+	}
+	t.Fatalf("pid %d has no %s cgroup:\n%s", pid, controller, b)
+	return ""
+}
