@@ -127,8 +127,8 @@ func attachConsole(master *os.File, done *sync.WaitGroup) func() {
 
 func resizeFromStdin(master *os.File) {
 	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
-	if err != nil {
-		return
+	if err != nil || ws.Row == 0 || ws.Col == 0 {
+		return // a terminal of unknown size keeps process.consoleSize
 	}
 	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 }

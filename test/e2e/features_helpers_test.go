@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/spec"
 )
 
 // sh runs `sh -c script` in a fresh busybox container (config changed by
@@ -122,4 +124,20 @@ func pollPid(pid, ms int) {
 	}
 	defer unix.Close(fd)
 	unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+}
+
+func readConfig(t *testing.T, bundle string) *specs.Spec {
+	t.Helper()
+	s, err := spec.Load(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func writeConfig(t *testing.T, bundle string, s *specs.Spec) {
+	t.Helper()
+	if err := spec.Write(filepath.Join(bundle, "config.json"), s); err != nil {
+		t.Fatal(err)
+	}
 }

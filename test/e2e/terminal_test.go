@@ -165,3 +165,79 @@ func TestTerminalConsoleSocketMismatch(t *testing.T) {
 		t.Errorf("console socket vanished: %v", err)
 	}
 }
+
+// A foreground run from a terminal: the container's pty takes our
+// terminal's size (over consoleSize), and I/O flows both ways.
+func TestTerminalForegroundFromTTY(t *testing.T) {
+	e := newEnv(t)
+	b := terminalBundle(e)
+	master, slaveName, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := master.Resize(console.WinSize{Height: 37, Width: 101}); err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(slaveName, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// consoleSize says 5x5: our terminal's 37x101 must win.
+	s := readConfig(t, b)
+	s.Process.ConsoleSize = &specs.Box{Height: 5, Width: 5}
+	writeConfig(t, b, s)
+	cmd := e.runCmd("run", "--bundle", b, "ttyfg")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	out := converse(t, master, "typed")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("hako run: %v", err)
+	}
+	// Our terminal keeps OPOST in raw mode (as runc's does), so the
+	// container's CRLF becomes CR CR LF: compare without CRs.
+	plain := strings.ReplaceAll(out, "\r", "")
+	for _, w := range []string{"/dev/pts/", "37 101\n", "got:typed\n"} {
+		if !strings.Contains(plain, w) {
+			t.Errorf("output lacks %q: %q", w, out)
+		}
+	}
+	// Raw mode: our terminal does not echo; only the container's pty does.
+	if n := strings.Count(plain, "typed"); n != 2 {
+		t.Errorf("\"typed\" appears %d times, want 2 (the container's echo and got:): %q", n, out)
+	}
+}
+
+// A terminal that reports no size (0x0) leaves process.consoleSize alone.
+func TestTerminalForegroundZeroSizeKeepsConsoleSize(t *testing.T) {
+	e := newEnv(t)
+	b := terminalBundle(e)
+	master, slaveName, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	master.Resize(console.WinSize{})
+	slave, err := os.OpenFile(slaveName, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := e.runCmd("run", "--bundle", b, "ttyzero")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	out := strings.ReplaceAll(converse(t, master, "z"), "\r", "")
+	cmd.Wait()
+	if !strings.Contains(out, "37 101\n") {
+		t.Errorf("size of a 0x0 terminal replaced consoleSize 37x101: %q", out)
+	}
+}
