@@ -164,6 +164,12 @@ func TestTerminalConsoleSocketMismatch(t *testing.T) {
 	if _, err := os.Stat(sock.Path()); err != nil {
 		t.Errorf("console socket vanished: %v", err)
 	}
+	// Nobody listens at the console socket: refused, nothing left.
+	r = e.run("create", "--bundle", b, "--console-socket", sock.Path()+".missing", "deadsock")
+	if r.code == 0 || !strings.Contains(r.stderr, "--console-socket") {
+		t.Errorf("create with a console socket nobody listens on: %s", r)
+	}
+	e.noLeftovers("deadsock", before)
 }
 
 // A foreground run from a terminal: the container's pty takes our
