@@ -155,10 +155,23 @@ var ErrClosed = errors.New("init protocol: the other side closed the connection"
 
 // Recv reads one message and any fds attached to it.
 func (c *Conn) Recv() (*Message, []*os.File, error) {
-	buf := make([]byte, MaxMessage)
+	// Peek at the packet's length first (MSG_TRUNC reports all of it) and
+	// allocate just that: a MaxMessage buffer per message cost the init
+	// and the parent 4 MiB of page faults each (see README, Performance).
+	var size int
+	var err error
+	for {
+		size, _, _, _, err = unix.Recvmsg(int(c.f.Fd()), nil, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("init protocol: receiving: %w", err)
+	}
+	buf := make([]byte, min(max(size, 1), MaxMessage))
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	var n, oobn int
-	var err error
 	for {
 		n, oobn, _, _, err = unix.Recvmsg(int(c.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != unix.EINTR {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/cgroup"
+	"github.com/hako-dev/hako/internal/cgwarm"
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/spawn"
 	"github.com/hako-dev/hako/internal/spec"
@@ -35,6 +36,10 @@ type CreateOptions struct {
 	// Validate checks the bundle before anything is created; the CLI passes
 	// internal/validate's check so that create refuses with its messages.
 	Validate func(bundle string) error
+	// BeforeCreate, when set, is called once the bundle is checked and
+	// loaded, before anything is created (run uses it to finish
+	// registering its signal handlers).
+	BeforeCreate func()
 }
 
 // Created is a container whose init waits for start.
@@ -48,6 +53,9 @@ type Created struct {
 func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if err := state.ValidateID(o.ID); err != nil {
 		return nil, err
+	}
+	if !r.Systemd {
+		cgwarm.Start()
 	}
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
@@ -95,15 +103,22 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		return nil, err
 	}
 
+	if o.BeforeCreate != nil {
+		o.BeforeCreate()
+	}
 	dir, err := r.Store.Create(o.ID)
 	if err != nil {
 		return nil, err
 	}
 	var cg cgroup.Manager
+	var cgEarly *earlyCgroup
 	var in *spawn.Init
 	defer func() {
 		if retErr == nil {
 			return
+		}
+		if cgEarly != nil {
+			cgEarly.wait()
 		}
 		if in != nil {
 			in.Cmd.Process.Kill()
@@ -162,13 +177,14 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	cgEarly = startCgroup(cg, r.Systemd)
 	in, err = spawn.Start(&spawn.Options{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: s, SpecJSON: specJSON,
 		NoPivot: o.NoPivot, ExtraFiles: extra,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Fifo:        fifo,
 		StateJSON:   hookState(sc, state.Creating, 0),
-		ApplyCgroup: func(pid int) error { return cg.Apply(pid) },
+		ApplyCgroup: cgEarly.apply,
 		PrePivot: func(pid int) error {
 			if s.Hooks == nil {
 				return nil

@@ -28,11 +28,22 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	if o.Detach && o.ConsoleSocket == "" {
 		o.KeepConsole = false
 	}
-	// Catch signals before the process exists, so none is lost.
+	// Catch signals before the process exists, so none is lost. Notify
+	// of every signal is a round trip to the Go runtime's signal thread
+	// per signal (milliseconds in all): it runs while create validates and
+	// loads the bundle, and is done before anything is created.
 	sigc := make(chan os.Signal, 64)
 	if !o.Detach {
-		signal.Notify(sigc)
-		defer signal.Stop(sigc)
+		notified := make(chan struct{})
+		go func() {
+			signal.Notify(sigc)
+			close(notified)
+		}()
+		o.BeforeCreate = func() { <-notified }
+		defer func() {
+			<-notified
+			signal.Stop(sigc)
+		}()
 	}
 	cr, err := r.Create(o.CreateOptions)
 	if err != nil {
