@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Benchmarks hako against runc and crun, side by side in one run, on the
+# same busybox bundle: (a) `run` of /bin/true, (b) create + start + wait +
+# delete, (c) 20 of those at once, (d) peak RSS and binary size. Prints a
+# table of medians and ratios against crun and writes BENCHMARKS.md.
+#
+#   make bench            # or, as root: ./bench/bench.sh
+#
+# Environment: RUNS (runs of (a) and (b), default 90), MANY_RUNS (runs of
+# (c), default 15), ROUNDS (the runs are split into this many rounds that
+# alternate the runtimes, default 3), RSS_RUNS (default 5), OUT (default
+# BENCHMARKS.md at the top of the repository; empty: print only).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+RUNS=${RUNS:-90}
+MANY_RUNS=${MANY_RUNS:-15}
+ROUNDS=${ROUNDS:-3}
+RSS_RUNS=${RSS_RUNS:-5}
+OUT=${OUT-$repo/BENCHMARKS.md}
+MANY=20
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+if [ -z "${HAKO_BENCH_WORK:-}" ]; then
+	[ "$(id -u)" = 0 ] || die "needs root (it creates containers) — hint: sudo make bench"
+	for t in go hyperfine runc crun; do
+		command -v "$t" >/dev/null || die "$t is not installed — hint: make deps"
+	done
+	[ -x /bin/busybox ] || die "/bin/busybox is missing — hint: apt-get install busybox-static"
+	work=$(mktemp -d /tmp/hako-bench.XXXXXX)
+	echo "bench: building hako and the driver" >&2
+	make -s -C "$repo" build >&2
+	(cd "$repo" && go build -o "$work/driver" ./bench/driver)
+	# This machine's PID 1 may never reap orphans, and created containers
+	# are orphans: run everything below a child subreaper that reaps them.
+	export HAKO_BENCH_WORK=$work
+	exec "$work/driver" reaper "$0" "$@"
+fi
+
+work=$HAKO_BENCH_WORK
+driver=$work/driver
+hako=$repo/bin/hako
+runc=$(command -v runc)
+crun=$(command -v crun)
+roots=$work/roots
+res=$work/results
+mkdir -p "$roots" "$res"
+
+cleanup() {
+	for rt in hako runc crun; do
+		bin=${!rt}
+		[ -d "$roots/$rt" ] || continue
+		for id in $(ls "$roots/$rt" 2>/dev/null); do
+			"$bin" --root "$roots/$rt" delete --force "$id" >/dev/null 2>&1 || true
+		done
+	done
+	mountpoint -q "$roots" && umount "$roots"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# crun 1.8 refuses a cgroup v1 layout without the hugetlb controller.
+if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] && ! grep -qw hugetlb /proc/self/cgroup; then
+	mkdir -p /sys/fs/cgroup/hugetlb
+	mountpoint -q /sys/fs/cgroup/hugetlb || mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+fi
+
+# State directories live on a tmpfs, as /run does on a usual host.
+mount -t tmpfs -o mode=0700 tmpfs "$roots"
+mkdir -p "$roots/hako" "$roots/runc" "$roots/crun"
+
+bundle=$work/bundle
+mkdir -p "$bundle"
+"$driver" bundle "$bundle"
+
+for rt in hako runc crun; do
+	"${!rt}" --root "$roots/$rt" run --bundle "$bundle" "check-$rt" \
+		|| die "$rt cannot run the bundle; see its error above"
+done
+
+per_round=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+many_per_round=$(( (MANY_RUNS + ROUNDS - 1) / ROUNDS ))
+hf() { hyperfine -N --style basic --warmup 3 "$@" >&2; }
+
+for round in $(seq "$ROUNDS"); do
+	echo "bench: round $round of $ROUNDS" >&2
+	args=()
+	for rt in hako runc crun; do
+		args+=(-n "a/$rt" "${!rt} --root $roots/$rt run --bundle $bundle a")
+	done
+	hf --runs "$per_round" --export-json "$res/a-$round.json" "${args[@]}"
+	args=()
+	for rt in hako runc crun; do
+		args+=(-n "b/$rt" "$driver cycle ${!rt} $roots/$rt $bundle b")
+	done
+	hf --runs "$per_round" --export-json "$res/b-$round.json" "${args[@]}"
+	args=()
+	for rt in hako runc crun; do
+		args+=(-n "c/$rt" "$driver many $MANY ${!rt} $roots/$rt $bundle c")
+	done
+	hf --runs "$many_per_round" --export-json "$res/c-$round.json" "${args[@]}"
+done
+
+for rt in hako runc crun; do
+	"$driver" rss "${!rt}" "$roots/$rt" "$bundle" d "$RSS_RUNS" > "$res/rss-$rt.txt"
+	stat -Lc %s "${!rt}" > "$res/size-$rt.txt"
+done
+
+cgroup_mode() {
+	if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		echo "v2 (unified)"
+	elif [ -d /sys/fs/cgroup/unified ]; then
+		echo "v1 hybrid (cgroup2 at /sys/fs/cgroup/unified)"
+	else
+		echo "v1"
+	fi
+}
+
+{
+	echo "- CPU: $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+	echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+	echo "- kernel: $(uname -r); cgroups: $(cgroup_mode)"
+	echo "- hako: $("$hako" --version | head -1 | sed 's/^hako version //'), built with $(go version | cut -d' ' -f3)"
+	echo "- runc: $(runc --version | head -1 | sed 's/^runc version //'); crun: $(crun --version | head -1 | sed 's/^crun version //'); $(hyperfine --version)"
+	echo "- load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); date: $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "- runs: (a) and (b) $((per_round * ROUNDS)) each, (c) $((many_per_round * ROUNDS)), in $ROUNDS rounds; RSS: largest of $RSS_RUNS"
+} > "$work/machine.md"
+
+echo >&2
+cat "$work/machine.md"
+echo
+"$driver" report "$res" "$work/machine.md" "$OUT"
+[ -z "$OUT" ] || echo "bench: wrote $OUT" >&2

@@ -1,0 +1,56 @@
+package main
+
+// benchmarksTemplate is BENCHMARKS.md; report fills in the machine and
+// the table.
+const benchmarksTemplate = `# Benchmarks
+
+The latest run of ` + "`make bench`" + ` (` + "`bench/bench.sh`" + `): hako, runc and crun
+start the same busybox bundle, side by side in one run on one machine. The
+numbers are medians; in parentheses the 25th–75th percentiles and the number
+of runs. Ratios are of medians, against crun. This file is written by the
+bench; do not edit it by hand.
+
+## Machine
+
+{{MACHINE}}
+
+## Results
+
+{{TABLE}}
+## What is measured
+
+- **Bundle**: a root filesystem built from the host's static busybox (the
+  binary copied, one symlink per applet) and the config of ` + "`hako spec`" + `
+  (the same as ` + "`runc spec`" + `: new pid, network, ipc, uts, mount and
+  cgroup namespaces, the default mounts, masked and read-only paths, three
+  capabilities, no seccomp profile) with ` + "`ociVersion`" + ` 1.0.2 (crun 1.8
+  refuses 1.1+), no terminal, and ` + "`/bin/true`" + ` as the process.
+- Each runtime has its own ` + "`--root`" + `, on a tmpfs as ` + "`/run`" + ` is on a usual
+  host (this VM's ` + "`/run`" + ` is on disk).
+- **(a)** ` + "`RUNTIME --root R run --bundle B ID`" + ` in the foreground, timed by
+  ` + "`hyperfine -N`" + `.
+- **(b)** ` + "`bench/driver cycle`" + `: ` + "`create --pid-file`" + `, ` + "`start`" + `, wait for the
+  container's process to exit (the driver is a child subreaper, so the
+  orphaned process is its child), ` + "`delete`" + `. The time includes the
+  driver's own start (about 1 ms, the same for every runtime).
+- **(c)** ` + "`bench/driver many 20`" + `: twenty (b) cycles at once; the time until
+  the last one is deleted.
+- **(d)** ` + "`ru_maxrss`" + ` from ` + "`wait4`" + ` of the runtime's process, the largest
+  of several runs. For ` + "`run`" + ` it covers the processes the runtime waits for
+  (hako's and runc's re-executed init before its execve, crun's fork); a
+  created container's process is not waited for by ` + "`create`" + `. Binary
+  size is the file's size (runc is static; crun is dynamically linked, its
+  libraries not counted; hako is static).
+- Each hyperfine benchmark runs in several rounds, alternating the runtimes,
+  so that a change of load on a shared machine falls on all of them alike.
+
+## Reproduce
+
+    make bench        # or, as root: ./bench/bench.sh
+
+It needs root, Go, hyperfine, runc, crun and busybox-static (` + "`make deps`" + `
+installs them on Debian). ` + "`RUNS`" + `, ` + "`MANY_RUNS`" + ` and ` + "`ROUNDS`" + ` change the number of
+runs. On a cgroup v1 host crun 1.8 needs the hugetlb controller bound; the
+script mounts it if it is missing. Go micro-benchmarks of the hot paths:
+` + "`go test -run '^$' -bench . ./internal/spec ./internal/validate ./internal/state ./internal/initproto`" + `.
+`
