@@ -98,6 +98,12 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
 		return nil, fmt.Errorf("root.path %q: %w", s.Root.Path, err)
 	}
+	// Socket activation, as runc does: fds passed by systemd (LISTEN_FDS)
+	// are kept before the --preserve-fds ones, and the process is told.
+	listen := listenFDs()
+	if listen > 0 {
+		s.Process.Env = append(s.Process.Env, "LISTEN_FDS="+strconv.Itoa(listen), "LISTEN_PID=1")
+	}
 	specJSON, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
@@ -173,7 +179,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	extra, err := preservedFiles(o.PreserveFDs)
+	extra, err := preservedFiles(listen + o.PreserveFDs)
 	if err != nil {
 		return nil, err
 	}
@@ -304,6 +310,18 @@ func nsPaths(s *specs.Spec, pid int) map[string]string {
 		}
 	}
 	return m
+}
+
+// listenFDs is $LISTEN_FDS when it names fds passed to this process.
+func listenFDs() int {
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	if pid := os.Getenv("LISTEN_PID"); pid != "" && pid != strconv.Itoa(os.Getpid()) {
+		return 0
+	}
+	return n
 }
 
 func preservedFiles(n int) ([]*os.File, error) {

@@ -171,7 +171,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("list -q: %q", q)
 	}
 	e.must("kill", "life", "KILL")
-	reap(st.Pid)
+	waitReap(t, st.Pid) // kill returns once the signal is sent, as runc's does
 	if st := e.state("life"); st.Status != "stopped" {
 		t.Fatalf("after kill: %+v", st)
 	}
