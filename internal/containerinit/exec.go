@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/initproto"
-	"github.com/hako-dev/hako/internal/security"
 )
 
 // runExec prepares a process joining a running container (`hako exec`).
@@ -34,43 +33,16 @@ func runExec(conn *initproto.Conn, cfg *initproto.Config) error {
 			return step("setting up the terminal", err)
 		}
 	}
-	if err := security.ApplyRlimits(s.Process.Rlimits); err != nil {
-		return step("setting rlimits", err)
+	var sc *specs.LinuxSeccomp
+	if s.Linux != nil {
+		sc = s.Linux.Seccomp
 	}
-	loadSeccomp := func() error { return nil }
-	if s.Linux != nil && s.Linux.Seccomp != nil {
-		l, err := security.PrepareSeccomp(s.Linux.Seccomp)
-		if err != nil {
-			return step("compiling the seccomp profile", err)
-		}
-		loadSeccomp = l
-		if !s.Process.NoNewPrivileges {
-			if err := l(); err != nil {
-				return step("loading the seccomp profile", err)
-			}
-			loadSeccomp = func() error { return nil }
-		}
-	}
-	if err := security.ChangeUser(s.Process.User, s.Process.Capabilities); err != nil {
-		return step("changing user", err)
-	}
-	if err := enterCwd(s.Process.Cwd); err != nil {
-		return step("entering the working directory", err)
-	}
-	path, err := lookPath(s.Process.Args[0], s.Process.Env)
+	path, loadSeccomp, err := prepareProcess(s.Process, sc)
 	if err != nil {
-		return step("finding the executable", err)
+		return err
 	}
-	if s.Process.NoNewPrivileges {
-		if err := security.SetNoNewPrivileges(); err != nil {
-			return step("setting no_new_privs", err)
-		}
-	}
-	if err := loadSeccomp(); err != nil {
-		return step("loading the seccomp profile", err)
-	}
-	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return step("closing inherited fds", err)
+	if err := lockDown(s.Process, loadSeccomp, cfg.PreserveFDs); err != nil {
+		return err
 	}
 	if err := conn.Send(&initproto.Message{Kind: initproto.KindReady}); err != nil {
 		return err

@@ -18,7 +18,6 @@ import (
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/initproto"
 	"github.com/hako-dev/hako/internal/mount"
-	"github.com/hako-dev/hako/internal/security"
 )
 
 // Arg0 is argv[0] of a process started as a container init.
@@ -186,38 +185,9 @@ func run(conn *initproto.Conn) error {
 			return step("setting up the terminal", err)
 		}
 	}
-	if err := security.ApplyRlimits(s.Process.Rlimits); err != nil {
-		return step("setting rlimits", err)
-	}
-	if s.Process.OOMScoreAdj != nil {
-		// The parent wrote it already; nothing to do here.
-		_ = s.Process.OOMScoreAdj
-	}
-	loadSeccomp := func() error { return nil }
-	if s.Linux.Seccomp != nil {
-		l, err := security.PrepareSeccomp(s.Linux.Seccomp)
-		if err != nil {
-			return step("compiling the seccomp profile", err)
-		}
-		loadSeccomp = l
-		if !s.Process.NoNewPrivileges {
-			// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN,
-			// which the process may be about to lose.
-			if err := l(); err != nil {
-				return step("loading the seccomp profile", err)
-			}
-			loadSeccomp = func() error { return nil }
-		}
-	}
-	if err := security.ChangeUser(s.Process.User, s.Process.Capabilities); err != nil {
-		return step("changing user", err)
-	}
-	if err := enterCwd(s.Process.Cwd); err != nil {
-		return step("entering the working directory", err)
-	}
-	path, err := lookPath(s.Process.Args[0], s.Process.Env)
+	path, loadSeccomp, err := prepareProcess(s.Process, s.Linux.Seccomp)
 	if err != nil {
-		return step("finding the executable", err)
+		return err
 	}
 	if err := conn.Send(&initproto.Message{Kind: initproto.KindReady}); err != nil {
 		return err
@@ -243,18 +213,8 @@ func run(conn *initproto.Conn) error {
 			return step("startContainer hooks", err)
 		}
 	}
-	if s.Process.NoNewPrivileges {
-		if err := security.SetNoNewPrivileges(); err != nil {
-			return step("setting no_new_privs", err)
-		}
-	}
-	if err := loadSeccomp(); err != nil {
-		return step("loading the seccomp profile", err)
-	}
-	// Everything above fd 2 and the preserved fds is closed on exec: no
-	// host file may leak into the container (CVE-2024-21626).
-	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return step("closing inherited fds", err)
+	if err := lockDown(s.Process, loadSeccomp, cfg.PreserveFDs); err != nil {
+		return err
 	}
 	err = unix.Exec(path, s.Process.Args, s.Process.Env)
 	runtime.KeepAlive(fifo)

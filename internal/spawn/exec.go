@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/initproto"
 )
@@ -53,34 +50,12 @@ func StartExec(o *ExecOptions) (*Init, error) {
 	if err != nil {
 		return nil, err
 	}
-	exe, err := SafeExecutable()
+	ic, err := newInitCmd(o.ExtraFiles, nil, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer exe.Close()
-	parent, childSock, err := initproto.Pair()
-	if err != nil {
-		return nil, err
-	}
-	defer parent.Close()
-	highFD, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 5+len(o.ExtraFiles)+2)
-	if err != nil {
-		return nil, fmt.Errorf("duplicating the executable fd: %w", err)
-	}
-	exeHigh := os.NewFile(uintptr(highFD), "hako-exe")
-	defer exeHigh.Close()
-
-	cmd := &exec.Cmd{
-		Path:   "/proc/self/fd/" + strconv.Itoa(highFD),
-		Args:   []string{initArg0},
-		Stdin:  orStd(o.Stdin, os.Stdin),
-		Stdout: orStd(o.Stdout, os.Stdout),
-		Stderr: orStd(o.Stderr, os.Stderr),
-	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, o.ExtraFiles...)
-	sockFD := 3 + len(cmd.ExtraFiles)
-	cmd.ExtraFiles = append(cmd.ExtraFiles, childSock)
-	cmd.Env = []string{envFD + "=" + strconv.Itoa(sockFD)}
+	defer ic.close()
+	cmd, parent, childSock := ic.cmd, ic.parent, ic.childSock
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	if err := startJoined(cmd, join); err != nil {
 		childSock.Close()

@@ -110,43 +110,12 @@ func Start(o *Options) (*Init, error) {
 		}
 		cloneFlags |= f
 	}
-	exe, err := SafeExecutable()
+	ic, err := newInitCmd(o.ExtraFiles, o.Fifo, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer exe.Close()
-
-	parent, childSock, err := initproto.Pair()
-	if err != nil {
-		return nil, err
-	}
-	defer parent.Close()
-
-	// The exe fd must not collide with the fds the child gets at 3...
-	highFD, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 4+len(o.ExtraFiles)+2)
-	if err != nil {
-		return nil, fmt.Errorf("duplicating the executable fd: %w", err)
-	}
-	exeHigh := os.NewFile(uintptr(highFD), "hako-exe")
-	defer exeHigh.Close()
-
-	cmd := &exec.Cmd{
-		Path:   "/proc/self/fd/" + strconv.Itoa(highFD),
-		Args:   []string{initArg0},
-		Stdin:  orStd(o.Stdin, os.Stdin),
-		Stdout: orStd(o.Stdout, os.Stdout),
-		Stderr: orStd(o.Stderr, os.Stderr),
-	}
-	// fds: 3.. preserved, then the init socket, then the fifo.
-	cmd.ExtraFiles = append(cmd.ExtraFiles, o.ExtraFiles...)
-	sockFD := 3 + len(cmd.ExtraFiles)
-	cmd.ExtraFiles = append(cmd.ExtraFiles, childSock)
-	fifoFD := -1
-	if o.Fifo != nil {
-		fifoFD = 3 + len(cmd.ExtraFiles)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, o.Fifo)
-	}
-	cmd.Env = []string{envFD + "=" + strconv.Itoa(sockFD)}
+	defer ic.close()
+	cmd, parent, childSock, fifoFD := ic.cmd, ic.parent, ic.childSock, ic.fifoFD
 	attr := &syscall.SysProcAttr{Cloneflags: cloneFlags}
 	if newUser {
 		attr.UidMappings = idMaps(s.Linux.UIDMappings)
@@ -371,4 +340,62 @@ func startErr(err error) error {
 		return nil
 	}
 	return fmt.Errorf("starting the container init: %w", err)
+}
+
+// initCmd is an init process about to be started: the command, executed
+// from SafeExecutable, with fds 3.. = extra files, then the init socket,
+// then (for create) the exec fifo.
+type initCmd struct {
+	cmd       *exec.Cmd
+	parent    *initproto.Conn
+	childSock *os.File
+	fifoFD    int
+	exe       []*os.File
+}
+
+func newInitCmd(extra []*os.File, fifo, stdin, stdout, stderr *os.File) (*initCmd, error) {
+	exe, err := SafeExecutable()
+	if err != nil {
+		return nil, err
+	}
+	// The exe fd must not collide with the fds the child gets at 3...
+	highFD, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 3+len(extra)+4)
+	if err != nil {
+		exe.Close()
+		return nil, fmt.Errorf("duplicating the executable fd: %w", err)
+	}
+	ic := &initCmd{exe: []*os.File{exe, os.NewFile(uintptr(highFD), "hako-exe")}, fifoFD: -1}
+	ic.parent, ic.childSock, err = initproto.Pair()
+	if err != nil {
+		ic.close()
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:   "/proc/self/fd/" + strconv.Itoa(highFD),
+		Args:   []string{initArg0},
+		Stdin:  orStd(stdin, os.Stdin),
+		Stdout: orStd(stdout, os.Stdout),
+		Stderr: orStd(stderr, os.Stderr),
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, extra...)
+	sockFD := 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, ic.childSock)
+	if fifo != nil {
+		ic.fifoFD = 3 + len(cmd.ExtraFiles)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, fifo)
+	}
+	cmd.Env = []string{envFD + "=" + strconv.Itoa(sockFD)}
+	ic.cmd = cmd
+	return ic, nil
+}
+
+// close releases the parent's copies of the exe fds and the init socket's
+// parent end (the child end is closed by the caller right after start).
+func (ic *initCmd) close() {
+	for _, f := range ic.exe {
+		f.Close()
+	}
+	if ic.parent != nil {
+		ic.parent.Close()
+	}
 }
