@@ -124,7 +124,7 @@ cgroup_mode() {
 	echo "- kernel: $(uname -r); cgroups: $(cgroup_mode)"
 	echo "- hako: $("$hako" --version | head -1 | sed 's/^hako version //'), built with $(go version | cut -d' ' -f3)"
 	echo "- runc: $(runc --version | head -1 | sed 's/^runc version //'); crun: $(crun --version | head -1 | sed 's/^crun version //'); $(hyperfine --version)"
-	echo "- load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); date: $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "- load average at the end of the run (the bench's own included): $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); date: $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "- runs: (a) and (b) $((per_round * ROUNDS)) each, (c) $((many_per_round * ROUNDS)), in $ROUNDS rounds; RSS: largest of $RSS_RUNS"
 } > "$work/machine.md"
 

@@ -25,8 +25,8 @@ bench; do not edit it by hand.
   cgroup namespaces, the default mounts, masked and read-only paths, three
   capabilities, no seccomp profile) with ` + "`ociVersion`" + ` 1.0.2 (crun 1.8
   refuses 1.1+), no terminal, and ` + "`/bin/true`" + ` as the process.
-- Each runtime has its own ` + "`--root`" + `, on a tmpfs as ` + "`/run`" + ` is on a usual
-  host (this VM's ` + "`/run`" + ` is on disk).
+- Each runtime has its own ` + "`--root`" + `, on a tmpfs that the bench mounts, as
+  ` + "`/run`" + ` is a tmpfs on a usual host.
 - **(a)** ` + "`RUNTIME --root R run --bundle B ID`" + ` in the foreground, timed by
   ` + "`hyperfine -N`" + `.
 - **(b)** ` + "`bench/driver cycle`" + `: ` + "`create --pid-file`" + `, ` + "`start`" + `, wait for the
