@@ -13,7 +13,13 @@ import (
 
 // checkInRootfs runs the checks that look into the root filesystem.
 func (c *checker) checkInRootfs() {
-	r := rootfsFS{root: filepath.Clean(c.rootfs)}
+	// root.path itself may be a symlink (the runtime resolves it on the
+	// host, as runc does); only paths inside the rootfs are confined.
+	root := filepath.Clean(c.rootfs)
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
+	r := rootfsFS{root: root}
 	p := c.s.Process
 	if p != nil {
 		cwd := "/"
