@@ -80,6 +80,16 @@ for rt in hako runc crun; do
 		|| die "$rt cannot run the bundle; see its error above"
 done
 
+# (e) exec: one long-running container per runtime, /bin/true exec'd in it.
+exec_bundle=$work/bundle-exec
+mkdir -p "$exec_bundle"
+cp -a "$bundle/rootfs" "$exec_bundle/rootfs"
+sed 's#"/bin/true"#"/bin/sleep", "100000"#' "$bundle/config.json" >"$exec_bundle/config.json"
+for rt in hako runc crun; do
+	"${!rt}" --root "$roots/$rt" run -d --bundle "$exec_bundle" e </dev/null >/dev/null 2>&1 \
+		|| die "$rt cannot start the exec container"
+done
+
 per_round=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 many_per_round=$(( (MANY_RUNS + ROUNDS - 1) / ROUNDS ))
 hf() { hyperfine -N --style basic --warmup 3 "$@" >&2; }
@@ -101,7 +111,13 @@ for round in $(seq "$ROUNDS"); do
 		args+=(-n "c/$rt" "$driver many $MANY ${!rt} $roots/$rt $bundle c")
 	done
 	hf --runs "$many_per_round" --export-json "$res/c-$round.json" "${args[@]}"
+	args=()
+	for rt in hako runc crun; do
+		args+=(-n "e/$rt" "${!rt} --root $roots/$rt exec e /bin/true")
+	done
+	hf --runs "$per_round" --export-json "$res/e-$round.json" "${args[@]}"
 done
+for rt in hako runc crun; do "${!rt}" --root "$roots/$rt" delete --force e >/dev/null 2>&1 || true; done
 
 for rt in hako runc crun; do
 	"$driver" rss "${!rt}" "$roots/$rt" "$bundle" d "$RSS_RUNS" > "$res/rss-$rt.txt"
@@ -125,7 +141,7 @@ cgroup_mode() {
 	echo "- hako: $("$hako" --version | head -1 | sed 's/^hako version //'), built with $(go version | cut -d' ' -f3)"
 	echo "- runc: $(runc --version | head -1 | sed 's/^runc version //'); crun: $(crun --version | head -1 | sed 's/^crun version //'); $(hyperfine --version)"
 	echo "- load average at the end of the run (the bench's own included): $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); date: $(date -u +%Y-%m-%dT%H:%MZ)"
-	echo "- runs: (a) and (b) $((per_round * ROUNDS)) each, (c) $((many_per_round * ROUNDS)), in $ROUNDS rounds; RSS: largest of $RSS_RUNS"
+	echo "- runs: (a), (b) and (e) $((per_round * ROUNDS)) each, (c) $((many_per_round * ROUNDS)), in $ROUNDS rounds; RSS: largest of $RSS_RUNS"
 } > "$work/machine.md"
 
 echo >&2

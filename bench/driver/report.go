@@ -18,6 +18,7 @@ var timeRows = []struct{ key, desc string }{
 	{"a", "(a) `run` of /bin/true"},
 	{"b", "(b) create + start + wait + delete"},
 	{"c", "(c) 20 containers at once (create, start, wait, delete)"},
+	{"e", "(e) `exec` of /bin/true in a running container"},
 }
 
 // hyperfineFile is the part of `hyperfine --export-json` that we read.

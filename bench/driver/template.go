@@ -41,6 +41,8 @@ bench; do not edit it by hand.
   created container's process is not waited for by ` + "`create`" + `. Binary
   size is the file's size (runc is static; crun is dynamically linked, its
   libraries not counted; hako is static).
+- **(e)** ` + "`RUNTIME --root R exec e /bin/true`" + ` in a container started once
+  with ` + "`run -d`" + ` (busybox ` + "`sleep`" + `), timed by ` + "`hyperfine -N`" + `.
 - Each hyperfine benchmark runs in several rounds, alternating the runtimes,
   so that a change of load on a shared machine falls on all of them alike.
 
