@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"sync"
 	"syscall"
 
@@ -47,6 +46,8 @@ func (r *Runtime) DefaultProcess(id string) (*specs.Process, error) {
 // Exec runs another process in a running container. In the foreground it
 // returns the process's exit code (128+N when killed by signal N).
 func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
+	sigc, ready, stop := catchSignals(!o.Detach)
+	defer stop()
 	c, err := r.Load(id)
 	if err != nil {
 		return -1, err
@@ -82,11 +83,7 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	sigc := make(chan os.Signal, 64)
-	if !o.Detach {
-		signal.Notify(sigc)
-		defer signal.Stop(sigc)
-	}
+	ready()
 	if !c.InitAlive() {
 		return -1, fmt.Errorf("container %q: %w", id, ErrNotRunning)
 	}

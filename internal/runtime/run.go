@@ -28,23 +28,9 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	if o.Detach && o.ConsoleSocket == "" {
 		o.KeepConsole = false
 	}
-	// Catch signals before the process exists, so none is lost. Notify
-	// of every signal is a round trip to the Go runtime's signal thread
-	// per signal (milliseconds in all): it runs while create validates and
-	// loads the bundle, and is done before anything is created.
-	sigc := make(chan os.Signal, 64)
-	if !o.Detach {
-		notified := make(chan struct{})
-		go func() {
-			signal.Notify(sigc)
-			close(notified)
-		}()
-		o.BeforeCreate = func() { <-notified }
-		defer func() {
-			<-notified
-			signal.Stop(sigc)
-		}()
-	}
+	sigc, ready, stop := catchSignals(!o.Detach)
+	defer stop()
+	o.BeforeCreate = ready
 	cr, err := r.Create(o.CreateOptions)
 	if err != nil {
 		return -1, err
@@ -142,4 +128,27 @@ func resizeFromStdin(master *os.File) {
 		return // a terminal of unknown size keeps process.consoleSize
 	}
 	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+}
+
+// catchSignals starts catching every signal for forwarding, so none is lost
+// once the process exists. signal.Notify of every signal costs one round
+// trip to the Go runtime's signal thread per signal (milliseconds in all),
+// so it runs in the background while the caller validates and loads; ready
+// waits for it, and must be called before anything is started.
+func catchSignals(on bool) (sigc chan os.Signal, ready, stop func()) {
+	sigc = make(chan os.Signal, 64)
+	if !on {
+		return sigc, func() {}, func() {}
+	}
+	notified := make(chan struct{})
+	go func() {
+		signal.Notify(sigc)
+		close(notified)
+	}()
+	ready = func() { <-notified }
+	stop = func() {
+		<-notified
+		signal.Stop(sigc)
+	}
+	return sigc, ready, stop
 }
