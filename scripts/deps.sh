@@ -4,7 +4,7 @@
 # runtimes and tools used as comparison and clients (runc, crun, umoci,
 # hyperfine). Go modules come from the module proxy.
 set -euo pipefail
-pkgs=(busybox-static libseccomp-dev gcc make iproute2 runc crun umoci hyperfine)
+pkgs=(busybox-static libseccomp-dev gcc make iproute2 runc crun umoci hyperfine containerd)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
