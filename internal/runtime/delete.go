@@ -1,11 +1,15 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-dev/hako/internal/cgroup"
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/state"
 )
@@ -19,6 +23,9 @@ func (r *Runtime) Delete(id string, force bool) error {
 	}
 	defer unlock()
 	c, err := r.Load(id)
+	if errors.Is(err, state.ErrNotExist) {
+		return r.deleteDebris(id, force, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -32,6 +39,33 @@ func (r *Runtime) Delete(id string, force bool) error {
 		}
 	}
 	return r.destroy(c)
+}
+
+// deleteDebris handles a container directory without state.json: what an
+// interrupted create (hako killed before it saved the state) leaves. With
+// force it is removed, with the default cgroup and anything still in it.
+func (r *Runtime) deleteDebris(id string, force bool, notExist error) error {
+	dir, err := r.Store.Dir(id)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, state.StateFile)); err == nil {
+		return notExist // saved meanwhile: not debris
+	}
+	if !force {
+		return fmt.Errorf("container %q: %s holds no state.json: it is what an interrupted create left — hint: `hako delete --force %s` removes it", id, dir, id)
+	}
+	if cg, err := cgroup.New(cgroup.Config{ID: id, Rootless: os.Geteuid() != 0}); err == nil {
+		if pids, err := cg.Pids(); err == nil {
+			for _, p := range pids {
+				unix.Kill(p, unix.SIGKILL)
+			}
+		}
+		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("container %q: removing the cgroup an interrupted create left: %w", id, err)
+		}
+	}
+	return r.Store.Remove(id)
 }
 
 func (r *Runtime) killEverything(c *Container) error {

@@ -97,6 +97,9 @@ func (s *Store) Create(id string) (string, error) {
 	}
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, fs.ErrExist) {
+			if _, serr := os.Stat(filepath.Join(dir, StateFile)); serr != nil {
+				return "", fmt.Errorf("container %q: %w: %s holds no state.json: another create of this id is running, or one was interrupted — hint: `hako delete --force %s` removes what it left", id, ErrExist, dir, id)
+			}
 			return "", fmt.Errorf("container %q: %w; choose another id or `hako delete %s` first", id, ErrExist, id)
 		}
 		return "", fmt.Errorf("creating state directory for %q: %w", id, err)
