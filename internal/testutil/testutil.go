@@ -159,8 +159,11 @@ func ModuleRoot() (string, error) {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..")), nil
 }
 
-// HakoBinary builds cmd/hako once per test binary and returns its path.
-// HAKO_BINARY overrides it (to test an installed binary).
+// HakoBinary builds cmd/hako and its image helper cmd/hako-image once per
+// test binary, into one directory (hako finds the helper next to itself),
+// and returns hako's path. HAKO_BINARY overrides it (to test an installed
+// binary; its helper must then be next to it, in $PATH, or named by
+// $HAKO_IMAGE_BINARY).
 func HakoBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("HAKO_BINARY"); p != "" {
@@ -178,13 +181,13 @@ func HakoBinary(t testing.TB) string {
 			return
 		}
 		hakoBin = filepath.Join(dir, "hako")
-		// Static, as `make build` links it (see the Makefile).
-		cmd := exec.Command("go", "build", "-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", hakoBin, "./cmd/hako")
+		// Static, as `make build` links them (see the Makefile).
+		cmd := exec.Command("go", "build", "-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", dir+"/", "./cmd/hako", "./cmd/hako-image")
 		cmd.Dir = root
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/hako: %v\n%s", err, stderr.String())
+			buildErr = fmt.Errorf("go build ./cmd/hako ./cmd/hako-image: %v\n%s", err, stderr.String())
 		}
 	})
 	if buildErr != nil {

@@ -1,7 +1,8 @@
 // Package arch enforces the dependency rules of design.md §2 by walking
 // `go list -deps`: the wall between the parent (spawn) and the child
-// (containerinit), the runtime half never importing the image half, and
-// leaves importing no hako package but logging.
+// (containerinit), the runtime half never importing the image half, leaves
+// importing no hako package but logging, and the runtime binary linking
+// nothing of the image half.
 package arch
 
 import (
@@ -49,9 +50,29 @@ func TestRuntimeHalfIgnoresImageHalf(t *testing.T) {
 		"internal/image", "internal/unpack", "internal/bundle")
 }
 
+// The runtime binary starts for every container, so it must not link (and
+// initialise at every start) the image half: hako execs the helper
+// hako-image for the image verbs (internal/cli/imagehelper.go).
+func TestRuntimeBinaryLinksNoImageHalf(t *testing.T) {
+	banned := []string{mod + "internal/image", mod + "internal/unpack", mod + "internal/bundle",
+		"github.com/google/go-containerregistry", "net/http", "github.com/klauspost/compress",
+		"github.com/vbauerster/mpb", "github.com/docker/cli"}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", mod+"cmd/hako").Output()
+	if err != nil {
+		t.Fatalf("go list ./cmd/hako: %v", err)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		for _, b := range banned {
+			if d == b || strings.HasPrefix(d, b+"/") {
+				t.Errorf("cmd/hako depends on %s: the image half belongs to cmd/hako-image", d)
+			}
+		}
+	}
+}
+
 func TestLeavesImportOnlyLogging(t *testing.T) {
 	for _, leaf := range []string{"internal/state", "internal/initproto", "internal/mount", "internal/security",
-		"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack"} {
+		"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack", "internal/cli/clibase"} {
 		for _, d := range deps(t, leaf) {
 			if d != "internal/logging" {
 				t.Errorf("leaf %s imports %s; leaves may import only internal/logging", leaf, d)

@@ -1,4 +1,4 @@
-package cli
+package imagecli
 
 import (
 	"encoding/json"

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hako-dev/hako/internal/cli/clibase"
+)
+
+// The image verbs live in the helper binary hako-image (as git runs
+// git-remote-https), so that this binary, started for every `hako run`,
+// does not initialise and fault in a registry client, HTTP, TLS and
+// decompressors. hako lists the verbs and execs the helper with its own
+// argv, global flags included; exit status, stdio and signals are then the
+// helper's own.
+
+func init() {
+	for _, v := range clibase.ImageVerbs {
+		register(func() *cobra.Command { return newImageVerbCmd(v) })
+	}
+}
+
+func newImageVerbCmd(v clibase.Verb) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   v.Use,
+		Short: v.Short,
+		Long: v.Short + ".\n\nRun by the helper binary " + clibase.ImageHelper + ", found through $" + clibase.ImageHelperEnv +
+			",\nnext to hako, or in $PATH; `hako " + v.Name + " --help` shows its flags.",
+		// The helper parses every flag, the global ones included.
+		DisableFlagParsing: true,
+		// ... and sets up logging itself: nothing to open here.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+	}
+	stubHelp := cmd.HelpFunc()
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		err := execImageHelper(v.Name)
+		if wantsHelp(args) {
+			stubHelp(cmd, args)
+		}
+		return err
+	}
+	// `hako help VERB` reaches here; the helper answers the same argv.
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		err := execImageHelper(v.Name)
+		stubHelp(c, args)
+		clibase.Report(err)
+	})
+	return cmd
+}
+
+// wantsHelp reports whether args ask for help before any "--".
+func wantsHelp(args []string) bool {
+	if i := slices.Index(args, "--"); i >= 0 {
+		args = args[:i]
+	}
+	return slices.Contains(args, "-h") || slices.Contains(args, "--help")
+}
+
+// execImageHelper replaces this process with the image helper, given this
+// process's arguments unchanged. It returns only on failure.
+func execImageHelper(verb string) error {
+	path, err := findImageHelper()
+	if err != nil {
+		return fmt.Errorf("%s needs %w", verb, err)
+	}
+	argv := append([]string{clibase.ImageHelper}, os.Args[1:]...)
+	err = syscall.Exec(path, argv, os.Environ())
+	return fmt.Errorf("%s: running the image helper %s: %w", verb, path, err)
+}
+
+// findImageHelper locates hako-image: $HAKO_IMAGE_BINARY if set, else next
+// to the running executable, else in $PATH.
+func findImageHelper() (string, error) {
+	if p := os.Getenv(clibase.ImageHelperEnv); p != "" {
+		if err := checkExecutable(p); err != nil {
+			return "", fmt.Errorf("the image helper, but $%s=%s %w; point it at a built %s", clibase.ImageHelperEnv, p, err, clibase.ImageHelper)
+		}
+		return p, nil
+	}
+	nextTo := "next to hako (os.Executable failed)"
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), clibase.ImageHelper)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+		nextTo = p
+	}
+	if p, err := exec.LookPath(clibase.ImageHelper); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("the image helper %[1]s, which was not found: $%[2]s is not set, there is no %[3]s, and no %[1]s in $PATH; "+
+		"build it with `make build`, which installs bin/%[1]s next to bin/hako (or set %[2]s to its path)",
+		clibase.ImageHelper, clibase.ImageHelperEnv, nextTo)
+}
+
+// checkExecutable says why p cannot be run, as a phrase ("does not exist").
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return errors.New("does not exist")
+	case err != nil:
+		return fmt.Errorf("cannot be read: %w", err)
+	case fi.IsDir():
+		return errors.New("is a directory")
+	case fi.Mode().Perm()&0o111 == 0:
+		return errors.New("is not executable")
+	}
+	return nil
+}
