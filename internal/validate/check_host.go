@@ -25,7 +25,7 @@ var nsFlagNames = map[int]string{
 func (c *checker) checkHost() {
 	if c.s.Linux != nil {
 		for i, ns := range c.s.Linux.Namespaces {
-			if m := procNSPath.FindStringSubmatch(ns.Path); m != nil && !contains(nsFileNames[string(ns.Type)], m[1]) {
+			if m := procNSPath().FindStringSubmatch(ns.Path); m != nil && !contains(nsFileNames[string(ns.Type)], m[1]) {
 				continue // the name already says it is the wrong type
 			}
 			if ns.Path != "" && isAbs(ns.Path) {

@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -20,7 +21,11 @@ var nsFileNames = map[string][]string{
 // nsAliases are the names people write for a namespace type.
 var nsAliases = map[string]string{"net": "network", "mnt": "mount", "ns": "mount", "usr": "user", "userns": "user", "pidns": "pid", "netns": "network"}
 
-var procNSPath = regexp.MustCompile(`^/proc/(?:\d+|self|thread-self)(?:/task/\d+)?/ns/([a-z_]+)$`)
+// procNSPath matches a namespace file of /proc; compiled on first use, as
+// are the package's other expressions, so that a start of hako pays for none.
+var procNSPath = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^/proc/(?:\d+|self|thread-self)(?:/task/\d+)?/ns/([a-z_]+)$`)
+})
 
 func (c *checker) checkLinux() {
 	l := c.s.Linux
@@ -111,7 +116,7 @@ func (c *checker) checkNamespaces(nss []specs.LinuxNamespace) {
 			c.errorf(p+".path", ruleNamespaces, "write the absolute path of a namespace file, e.g. /proc/PID/ns/"+nsFileNames[t][0], "the namespace path %q must be absolute", ns.Path)
 			continue
 		}
-		if m := procNSPath.FindStringSubmatch(ns.Path); m != nil && !contains(nsFileNames[t], m[1]) {
+		if m := procNSPath().FindStringSubmatch(ns.Path); m != nil && !contains(nsFileNames[t], m[1]) {
 			want := nsFileNames[t][0]
 			c.errorf(p+".path", ruleNamespaces, fmt.Sprintf("use %s, or change type to the namespace this file is", strings.TrimSuffix(ns.Path, m[1])+want),
 				"%q is a %s namespace file, but type is %q", ns.Path, m[1], t)

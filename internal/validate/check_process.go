@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -130,14 +131,17 @@ func (c *checker) checkScheduler(s *specs.Scheduler) {
 	}
 }
 
-var cpuList = regexp.MustCompile(`^\s*\d+(-\d+)?(,\d+(-\d+)?)*\s*$`)
+// cpuList matches a CPU or memory node list such as "0-3,7".
+var cpuList = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*\d+(-\d+)?(,\d+(-\d+)?)*\s*$`)
+})
 
 // checkCPUList checks a list such as "0-3,7".
 func (c *checker) checkCPUList(p, v, rule string) {
 	if v == "" {
 		return
 	}
-	if !cpuList.MatchString(v) {
+	if !cpuList().MatchString(v) {
 		c.errorf(p, rule, `write a comma-separated list of numbers and ranges, e.g. "0-3,7"`, "%q is not a list of CPUs or nodes", v)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -43,7 +44,7 @@ func (c *checker) checkResources(r *specs.LinuxResources) {
 		}
 	}
 	for i, h := range r.HugepageLimits {
-		if !pageSize.MatchString(h.Pagesize) {
+		if !pageSize().MatchString(h.Pagesize) {
 			c.errorf(indexPath("linux.resources.hugepageLimits", i)+".pageSize", ruleHugepages, `write the size with a unit, e.g. "2MB" or "1GB"`, "%q is not a huge page size", h.Pagesize)
 		}
 	}
@@ -60,7 +61,10 @@ func (c *checker) checkResources(r *specs.LinuxResources) {
 	}
 }
 
-var pageSize = regexp.MustCompile(`^[1-9][0-9]*[KMGTP]B$`)
+// pageSize matches a huge page size such as "2MB".
+var pageSize = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[1-9][0-9]*[KMGTP]B$`)
+})
 
 func (c *checker) checkWeight(p string, w *uint16) {
 	if w != nil && *w != 0 && (*w < 10 || *w > 1000) {

@@ -5,25 +5,21 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
-
-// semVer is the regular expression of semver.org (2.0.0).
-var semVer = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
 func (c *checker) checkVersion() {
 	v := c.s.Version
 	switch {
 	case !c.given("ociVersion"):
 		c.errorf("ociVersion", ruleVersion, `add "ociVersion": "`+specs.Version+`"`, "missing: ociVersion is REQUIRED")
-	case !semVer.MatchString(v):
+	case !isSemVer(v):
 		hint := `write a version such as "` + specs.Version + `"`
-		if t := strings.TrimPrefix(v, "v"); t != v && semVer.MatchString(t) {
+		if t := strings.TrimPrefix(v, "v"); t != v && isSemVer(t) {
 			hint = "drop the leading v: " + `"` + t + `"`
-		} else if strings.Count(v, ".") == 1 && semVer.MatchString(v+".0") {
+		} else if strings.Count(v, ".") == 1 && isSemVer(v+".0") {
 			hint = `SemVer needs three numbers: "` + v + `.0"`
 		}
 		c.errorf("ociVersion", ruleVersion, hint, "%q is not a SemVer 2.0.0 version", v)
