@@ -24,7 +24,9 @@ for tool in hyperfine umoci tar; do
 	command -v "$tool" >/dev/null || { echo "unpack.sh: $tool is missing (apt-get install $tool)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "unpack.sh: run as root (every tool restores file owners)" >&2; exit 1; }
-[ -x "$HAKO" ] || make build >/dev/null
+# hako runs `import` and `bundle` through its helper hako-image, which
+# make build installs next to it.
+[ -x "$HAKO" ] && { [ -n "${HAKO_IMAGE_BINARY:-}" ] || [ -x "$(dirname "$HAKO")/hako-image" ]; } || make build >/dev/null
 
 WORK=${WORK:-$(mktemp -d /var/tmp/hako-bench-unpack.XXXXXX)}
 mkdir -p "$WORK"

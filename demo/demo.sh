@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HAKO=${HAKO:-$PWD/bin/hako}
+# The image verbs run in hako's helper, hako-image (make build puts it next to
+# hako): fail here, with hako's own explanation, rather than at the first pull.
+"$HAKO" images --help >/dev/null || exit 1
 work=$(mktemp -d /tmp/hako-demo.XXXXXX)
 root=$work/state
 cleanup() {

@@ -40,7 +40,8 @@ bench; do not edit it by hand.
   (hako's and runc's re-executed init before its execve, crun's fork); a
   created container's process is not waited for by ` + "`create`" + `. Binary
   size is the file's size (runc is static; crun is dynamically linked, its
-  libraries not counted; hako is static).
+  libraries not counted; hako is static, and its image helper hako-image,
+  which running containers never needs, is not counted).
 - **(e)** ` + "`RUNTIME --root R exec e /bin/true`" + ` in a container started once
   with ` + "`run -d`" + ` (busybox ` + "`sleep`" + `), timed by ` + "`hyperfine -N`" + `.
 - Each hyperfine benchmark runs in several rounds, alternating the runtimes,
