@@ -127,8 +127,8 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 			cgEarly.wait()
 		}
 		if in != nil {
-			in.Cmd.Process.Kill()
-			in.Cmd.Wait()
+			in.Process.Kill()
+			in.Process.Wait()
 			if in.Console != nil {
 				in.Console.Close()
 			}

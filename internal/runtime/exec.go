@@ -101,8 +101,8 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, in.Pid); err != nil {
-			in.Cmd.Process.Kill()
-			in.Cmd.Wait()
+			in.Process.Kill()
+			in.Process.Wait()
 			return -1, err
 		}
 	}
@@ -111,13 +111,13 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		in.Console.Close()
 		in.Console = nil
 		if err != nil {
-			in.Cmd.Process.Kill()
-			in.Cmd.Wait()
+			in.Process.Kill()
+			in.Process.Wait()
 			return -1, err
 		}
 	}
 	if o.Detach {
-		in.Cmd.Process.Release()
+		in.Process.Release()
 		return 0, nil
 	}
 	var ioDone sync.WaitGroup
@@ -127,7 +127,7 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	waitc := make(chan *os.ProcessState, 1)
 	go func() {
-		ps, _ := in.Cmd.Process.Wait()
+		ps, _ := in.Process.Wait()
 		waitc <- ps
 	}()
 	for {

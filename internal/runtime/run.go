@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -43,14 +44,21 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	}
 	if err := r.Start(c.ID); err != nil {
 		if !o.Detach {
-			cr.Init.Cmd.Process.Kill()
-			cr.Init.Cmd.Wait()
+			cr.Init.Process.Kill()
+			cr.Init.Process.Wait()
 		}
 		r.Delete(c.ID, true)
 		return -1, err
 	}
 	if o.Detach {
+		cr.Init.Release()
 		return 0, nil
+	}
+	if err := cr.Init.ExecDone(); err != nil {
+		cr.Init.Process.Kill()
+		cr.Init.Process.Wait()
+		r.Delete(c.ID, true)
+		return -1, fmt.Errorf("container %q: %w", c.ID, err)
 	}
 	var ioDone sync.WaitGroup
 	if cr.Init.Console != nil {
@@ -59,7 +67,7 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	}
 	waitc := make(chan *os.ProcessState, 1)
 	go func() {
-		ps, _ := cr.Init.Cmd.Process.Wait()
+		ps, _ := cr.Init.Process.Wait()
 		waitc <- ps
 	}()
 	for {

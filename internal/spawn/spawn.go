@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -60,8 +61,30 @@ type Options struct {
 // Init is a started, ready container init.
 type Init struct {
 	Pid     int
-	Cmd     *exec.Cmd
+	Process *os.Process
 	Console *os.File // pty master when process.terminal
+
+	execDone func() error // fast path: waits for the execve of the process
+	release  func()
+}
+
+// ExecDone waits, after start, until the container's process was executed
+// and returns why it could not be, if it could not. Call it or Release.
+func (in *Init) ExecDone() error {
+	if in.execDone == nil {
+		return nil
+	}
+	f := in.execDone
+	in.execDone, in.release = nil, nil
+	return f()
+}
+
+// Release lets go of the init without waiting for its execve.
+func (in *Init) Release() {
+	if in.release != nil {
+		in.release()
+	}
+	in.execDone, in.release = nil, nil
 }
 
 // Error is a failure of the init, with the step that failed.
@@ -85,6 +108,11 @@ func Start(o *Options) (*Init, error) {
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
 	}
+	in, err := startFast(o)
+	if !errors.Is(err, errSlowPath) {
+		return in, err
+	}
+	slog.Debug("using the Go init", "reason", err)
 	var cloneFlags uintptr
 	var join []specs.LinuxNamespace
 	newUser, newCgroupNS := false, false
@@ -139,7 +167,7 @@ func Start(o *Options) (*Init, error) {
 		return nil, err
 	}
 	childSock.Close()
-	init := &Init{Pid: cmd.Process.Pid, Cmd: cmd}
+	init := &Init{Pid: cmd.Process.Pid, Process: cmd.Process}
 	ok := false
 	defer func() {
 		if !ok {

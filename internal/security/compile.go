@@ -1,0 +1,214 @@
+package security
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"github.com/moby/sys/capability"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/sysprog"
+)
+
+// The Compile functions append to a setup program (package sysprog) what
+// ApplyRlimits, ChangeUser, SetNoNewPrivileges and a seccomp loader do, in
+// the same order and with the same checks: the checks that only need the
+// configuration and the runtime's own credentials (which the child shares)
+// run now, in the parent; the child's failures come back as the same
+// messages.
+
+func errnoMsg(format string, args ...any) sysprog.Fail {
+	msg := fmt.Sprintf(format, args...)
+	return func(errno syscall.Errno) error { return fmt.Errorf("%s: %w", msg, errno) }
+}
+
+// CompileRlimits appends process.rlimits.
+func CompileRlimits(p *sysprog.Program, rl []specs.POSIXRlimit) error {
+	for i, r := range rl {
+		field := fmt.Sprintf("process.rlimits[%d]", i)
+		res, ok := rlimitTypes[r.Type]
+		if !ok {
+			return ApplyRlimitsCheck(rl)
+		}
+		if r.Soft > r.Hard {
+			return fmt.Errorf("%s: %s soft limit %d is above its hard limit %d", field, r.Type, r.Soft, r.Hard)
+		}
+		var old unix.Rlimit
+		if err := unix.Prlimit(0, res, nil, &old); err != nil {
+			return fmt.Errorf("%s: reading %s: %w", field, r.Type, err)
+		}
+		if r.Hard > old.Max && !hasCap(unix.CAP_SYS_RESOURCE) {
+			return fmt.Errorf("%s: raising the %s hard limit from %s to %d needs CAP_SYS_RESOURCE: %w "+
+				"(this host's bounding set may lack CAP_SYS_RESOURCE; lower %s.hard to at most %s)",
+				field, r.Type, limitString(old.Max), r.Hard, unix.EPERM, field, limitString(old.Max))
+		}
+		lim := &unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		p.Keep(lim)
+		p.Call(errnoMsg("%s: setting %s to soft %d, hard %d", field, r.Type, r.Soft, r.Hard),
+			unix.SYS_PRLIMIT64, sysprog.Imm(0), sysprog.Imm(res), sysprog.Ptr(unsafe.Pointer(lim)), sysprog.Imm(0))
+	}
+	return nil
+}
+
+// ApplyRlimitsCheck returns ApplyRlimits' error for an unknown type.
+func ApplyRlimitsCheck(rl []specs.POSIXRlimit) error {
+	for i, r := range rl {
+		if _, ok := rlimitTypes[r.Type]; ok {
+			continue
+		}
+		hint := "expected one of " + strings.Join(RlimitTypes(), ", ")
+		if _, ok := rlimitTypes[strings.ToUpper(r.Type)]; ok {
+			hint = fmt.Sprintf("did you mean %q?", strings.ToUpper(r.Type))
+		} else if _, ok := rlimitTypes["RLIMIT_"+strings.ToUpper(r.Type)]; ok {
+			hint = fmt.Sprintf("did you mean %q?", "RLIMIT_"+strings.ToUpper(r.Type))
+		}
+		return fmt.Errorf("process.rlimits[%d].type: unknown resource limit %q: %s", i, r.Type, hint)
+	}
+	return nil
+}
+
+func hasCap(c int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if unix.Capget(&hdr, &data[0]) != nil {
+		return false
+	}
+	return data[c/32].Effective&(1<<(uint(c)%32)) != 0
+}
+
+// CompileSeccomp compiles linux.seccomp into BPF now and returns a function
+// that appends the op loading it (nil without a profile).
+func CompileSeccomp(s *specs.LinuxSeccomp) (func(p *sysprog.Program), error) {
+	if s == nil {
+		return nil, nil
+	}
+	flags, err := seccompFlags(s.Flags)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := buildFilter(s)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := exportBPF(filter)
+	filter.Release()
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: compiling the filter: %w", err)
+	}
+	fprog := &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	return func(p *sysprog.Program) {
+		p.Keep(prog)
+		p.Keep(fprog)
+		p.Call(func(errno syscall.Errno) error { return loadError(errno) },
+			unix.SYS_SECCOMP, sysprog.Imm(unix.SECCOMP_SET_MODE_FILTER), sysprog.Imm(flags), sysprog.Ptr(unsafe.Pointer(fprog)))
+	}, nil
+}
+
+func loadError(errno syscall.Errno) error {
+	hint := ""
+	switch errno {
+	case unix.EACCES:
+		hint = " (a filter can only be loaded with no_new_privs set or with CAP_SYS_ADMIN: load it before capabilities are dropped, or set process.noNewPrivileges)"
+	case unix.EINVAL:
+		hint = " (the kernel refused the filter or one of linux.seccomp.flags)"
+	}
+	return fmt.Errorf("linux.seccomp: loading the filter: %w%s", errno, hint)
+}
+
+// CompileNoNewPrivileges appends prctl(PR_SET_NO_NEW_PRIVS).
+func CompileNoNewPrivileges(p *sysprog.Program) {
+	p.Call(errnoMsg("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)"), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_NO_NEW_PRIVS), sysprog.Imm(1), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+}
+
+// CompileUser appends what ChangeUser does, in its order.
+func CompileUser(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities) error {
+	last, err := capability.LastCap()
+	if err != nil {
+		return fmt.Errorf("process.capabilities: finding the kernel's last capability: %w", err)
+	}
+	sets, err := parseCapabilities(caps, last)
+	if err != nil {
+		return err
+	}
+	if u.Umask != nil && *u.Umask > 0o777 {
+		return fmt.Errorf("process.user.umask: %#o is not a file mode (at most 0777)", *u.Umask)
+	}
+	cur, err := threadCaps(last)
+	if err != nil {
+		return err
+	}
+	if err := checkCapSets(sets, cur); err != nil {
+		return err
+	}
+	prctl := func(fail sysprog.Fail, a ...uintptr) {
+		args := []sysprog.Arg{}
+		for _, v := range a {
+			args = append(args, sysprog.Imm(v))
+		}
+		for len(args) < 5 {
+			args = append(args, sysprog.Imm(0))
+		}
+		p.Call(fail, unix.SYS_PRCTL, args...)
+	}
+	prctl(errnoMsg("process.user: prctl(PR_SET_KEEPCAPS, 1)"), unix.PR_SET_KEEPCAPS, 1)
+	keep := sets.bounding.mask()
+	for c := capability.Cap(0); c <= last; c++ {
+		if keep.has(c) || !cur.bounding.has(c) {
+			continue
+		}
+		prctl(func(errno syscall.Errno) error {
+			hint := ""
+			if errno == unix.EPERM {
+				hint = " (dropping from the bounding set needs CAP_SETPCAP)"
+			}
+			return fmt.Errorf("process.capabilities.bounding: dropping %s: %w%s", capName(c), errno, hint)
+		}, unix.PR_CAPBSET_DROP, uintptr(c))
+		p.Tolerate(unix.EINVAL)
+	}
+	gids := u.AdditionalGids
+	if len(gids) > 0 {
+		list := make([]uint32, len(gids))
+		copy(list, gids)
+		p.Keep(list)
+		p.Call(func(errno syscall.Errno) error {
+			return fmt.Errorf("process.user.additionalGids: setgroups: %w", errno)
+		}, unix.SYS_SETGROUPS, sysprog.Imm(len(list)), sysprog.Ptr(unsafe.Pointer(&list[0])))
+	} else {
+		p.Call(nil, unix.SYS_SETGROUPS, sysprog.Imm(0), sysprog.Imm(0))
+		p.Tolerate(unix.EPERM)
+	}
+	idFail := func(what string, id uint32, call, mapping string) sysprog.Fail {
+		return func(errno syscall.Errno) error {
+			return fmt.Errorf("process.user.%s: %s(%d): %w%s", what, call, id, errno, idHint(errno, what, mapping))
+		}
+	}
+	p.Call(idFail("gid", u.GID, "setresgid", "gidMappings"), unix.SYS_SETRESGID, sysprog.Imm(u.GID), sysprog.Imm(u.GID), sysprog.Imm(u.GID))
+	p.Call(idFail("uid", u.UID, "setresuid", "uidMappings"), unix.SYS_SETRESUID, sysprog.Imm(u.UID), sysprog.Imm(u.UID), sysprog.Imm(u.UID))
+	eff, perm, inh := sets.effective.mask(), sets.permitted.mask(), sets.inheritable.mask()
+	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := &[2]unix.CapUserData{
+		{Effective: uint32(eff), Permitted: uint32(perm), Inheritable: uint32(inh)},
+		{Effective: uint32(eff >> 32), Permitted: uint32(perm >> 32), Inheritable: uint32(inh >> 32)},
+	}
+	p.Keep(hdr)
+	p.Keep(data)
+	p.Call(errnoMsg("process.capabilities: capset"), unix.SYS_CAPSET, sysprog.Ptr(unsafe.Pointer(hdr)), sysprog.Ptr(unsafe.Pointer(&data[0])))
+	prctl(errnoMsg("process.user: prctl(PR_SET_KEEPCAPS, 0)"), unix.PR_SET_KEEPCAPS, 0)
+	prctl(errnoMsg("%s: clearing the ambient set", sets.ambient.field), unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
+	if len(sets.ambient.caps) == 0 {
+		p.Tolerate(unix.EINVAL)
+	}
+	for i, c := range sets.ambient.caps {
+		prctl(errnoMsg("%s: raising %s", sets.ambient.path(i), capName(c)), unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c))
+	}
+	if u.Umask != nil {
+		p.Call(nil, unix.SYS_UMASK, sysprog.Imm(*u.Umask))
+	}
+	return nil
+}
+
+var _ = errors.Is

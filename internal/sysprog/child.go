@@ -1,0 +1,241 @@
+//go:build linux && amd64
+
+package sysprog
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Everything in this file runs in the forked child, where the Go runtime
+// must not be entered: no allocation, no stack growth, no write barriers.
+// Every function is //go:nosplit and touches only memory the parent
+// prepared (and which the child owns a private copy of).
+
+//go:nosplit
+//go:norace
+func (p *Program) runChild() {
+	ops := p.ops
+	regs := p.regs
+	for i := 0; i < len(ops); i++ {
+		o := &ops[i]
+		var a [6]uintptr
+		for j := 0; j < 6; j++ {
+			switch o.args[j].kind {
+			case kindImm:
+				a[j] = o.args[j].val
+			case kindReg:
+				a[j] = regs[o.args[j].val]
+			case kindPtr:
+				a[j] = uintptr(o.args[j].ptr)
+			}
+		}
+		var r uintptr
+		var e syscall.Errno
+		skip := 0
+		if o.nr < macroBase {
+			r, _, e = syscall.RawSyscall6(o.nr, a[0], a[1], a[2], a[3], a[4], a[5])
+		} else {
+			r, e, skip = p.macro(o, &a)
+		}
+		if e != 0 {
+			if e != o.ok[0] && e != o.ok[1] {
+				p.die(i, e)
+			}
+			r = 0
+		}
+		if o.out != 0 {
+			regs[o.out] = r
+		}
+		i += skip
+	}
+	p.die(len(ops), syscall.ENOEXEC) // the program ended without an execve
+}
+
+//go:nosplit
+//go:norace
+func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
+	switch o.nr {
+	case opWaitByte:
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, a[0], uintptr(unsafe.Pointer(&p.tok[0])), 1)
+		if e == 0 && n == 0 {
+			// The parent went away: nobody wants this container.
+			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+		}
+		return 0, e, 0
+	case opMask:
+		return 0, p.mask(a[0], a[1]), 0
+	case opFindExec:
+		r, e := p.findExec(o.args[0].ptr, int(a[1]))
+		return r, e, 0
+	case opExecve:
+		path := *(*uintptr)(unsafe.Add(o.args[0].ptr, a[1]*unsafe.Sizeof(uintptr(0))))
+		_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, path, a[2], a[3])
+		return 0, e, 0
+	case opExecTramp:
+		path := *(*uintptr)(unsafe.Add(o.args[1].ptr, a[2]*unsafe.Sizeof(uintptr(0))))
+		*(*uintptr)(o.args[3].ptr) = path // argv[0] of the trampoline; a plain store, no write barrier
+		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, 0); e != 0 {
+			return 0, e, 0
+		}
+		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, a[0], uintptr(unsafe.Pointer(&p.empty[0])), a[3], a[4], unix.AT_EMPTY_PATH, 0)
+		syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, syscall.FD_CLOEXEC)
+		return 0, e, 0
+	case opCheckCwd:
+		_, _, e := syscall.RawSyscall(syscall.SYS_GETCWD, a[0], a[1], 0)
+		if e != 0 {
+			return 0, e, 0
+		}
+		if *(*byte)(o.args[0].ptr) != '/' {
+			return 0, syscall.ENOENT, 0
+		}
+		return 0, 0, 0
+	case opCheckNull:
+		if e := p.statFD(a[0]); e != 0 {
+			return 0, e, 0
+		}
+		st := &p.stx
+		if st.Mode&syscall.S_IFMT != syscall.S_IFCHR || st.Rdev_major != 1 || st.Rdev_minor != 3 {
+			return 0, syscall.ENODEV, 0
+		}
+		return 0, 0, 0
+	case opStatIsDir:
+		if e := p.statFD(a[0]); e != 0 {
+			return 0, e, 0
+		}
+		if p.stx.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			return 1, 0, 0
+		}
+		return 0, 0, 0
+	case opSkipIfZero:
+		if a[0] == 0 {
+			return 0, 0, int(a[1])
+		}
+		return 0, 0, 0
+	case opSendFD:
+		*(*int32)(o.args[3].ptr) = int32(a[1])
+		_, _, e := syscall.RawSyscall(syscall.SYS_SENDMSG, a[0], a[2], msgNoSignal)
+		return 0, e, 0
+	}
+	return 0, syscall.ENOSYS, 0
+}
+
+//go:nosplit
+//go:norace
+func (p *Program) statFD(fd uintptr) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(unix.SYS_STATX, fd, uintptr(unsafe.Pointer(&p.empty[0])),
+		unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_MODE, uintptr(unsafe.Pointer(&p.stx)), 0)
+	return e
+}
+
+// mask hides path: a read-only tmpfs over a directory, /dev/null (the fd
+// in null) over anything else. A path that does not exist is skipped.
+//
+//go:nosplit
+//go:norace
+func (p *Program) mask(path, null uintptr) syscall.Errno {
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, path, unix.O_PATH|unix.O_CLOEXEC, 0, 0, 0)
+	if e == syscall.ENOENT || e == syscall.ENOTDIR {
+		return 0
+	}
+	if e != 0 {
+		return e
+	}
+	e = p.statFD(fd)
+	var m uintptr
+	if e == 0 && p.stx.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		var fc uintptr
+		fc, _, e = syscall.RawSyscall(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(&p.tmpfs[0])), unix.FSOPEN_CLOEXEC, 0)
+		if e == 0 {
+			_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_SET_STRING,
+				uintptr(unsafe.Pointer(&p.modeKey[0])), uintptr(unsafe.Pointer(&p.modeVal[0])), 0, 0)
+			if e == 0 {
+				_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0)
+			}
+			if e == 0 {
+				m, _, e = syscall.RawSyscall(unix.SYS_FSMOUNT, fc, unix.FSMOUNT_CLOEXEC,
+					unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+			}
+			syscall.RawSyscall(syscall.SYS_CLOSE, fc, 0, 0)
+		}
+	} else if e == 0 {
+		m, _, e = syscall.RawSyscall(unix.SYS_OPEN_TREE, null, uintptr(unsafe.Pointer(&p.empty[0])),
+			unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	}
+	if e == 0 {
+		_, _, e = syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, m, uintptr(unsafe.Pointer(&p.empty[0])), fd,
+			uintptr(unsafe.Pointer(&p.empty[0])), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0)
+		syscall.RawSyscall(syscall.SYS_CLOSE, m, 0, 0)
+	}
+	syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+	return e
+}
+
+//go:nosplit
+//go:norace
+func (p *Program) findExec(list unsafe.Pointer, n int) (uintptr, syscall.Errno) {
+	var first syscall.Errno
+	for i := 0; i < n; i++ {
+		path := *(*uintptr)(unsafe.Add(list, uintptr(i)*unsafe.Sizeof(uintptr(0))))
+		_, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, path, 0,
+			unix.STATX_TYPE|unix.STATX_MODE, uintptr(unsafe.Pointer(&p.stx)), 0)
+		if e == 0 {
+			switch p.stx.Mode & syscall.S_IFMT {
+			case syscall.S_IFREG:
+				_, _, e = syscall.RawSyscall(syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
+			case syscall.S_IFDIR:
+				e = syscall.EISDIR
+			default:
+				e = syscall.EACCES
+			}
+		}
+		if e == 0 {
+			return uintptr(i), 0
+		}
+		if first == 0 && e != syscall.ENOENT && e != syscall.ENOTDIR {
+			first = e
+		}
+	}
+	if first == 0 {
+		first = syscall.ENOENT
+	}
+	return 0, first
+}
+
+// die reports op i's failure to the parent and exits. When the parent no
+// longer listens (after create returned), the reason goes to stderr.
+//
+//go:nosplit
+//go:norace
+func (p *Program) die(i int, e syscall.Errno) {
+	rec := p.rec
+	*(*uint32)(unsafe.Pointer(&rec[0])) = uint32(i)
+	*(*uint32)(unsafe.Pointer(&rec[4])) = uint32(e)
+	_, _, err := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(p.syncFD), uintptr(unsafe.Pointer(&rec[0])), 8, msgNoSignal, 0, 0)
+	if err != 0 {
+		msg := p.errMsg
+		syscall.RawSyscall(syscall.SYS_WRITE, 2, uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
+		d := p.digits
+		n := len(d)
+		v := uint32(e)
+		n--
+		d[n] = '\n'
+		for {
+			n--
+			d[n] = byte('0' + v%10)
+			v /= 10
+			if v == 0 || n == 0 {
+				break
+			}
+		}
+		syscall.RawSyscall(syscall.SYS_WRITE, 2, uintptr(unsafe.Pointer(&d[n])), uintptr(len(d)-n))
+	}
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+	}
+}
+
+// atFDCWD is AT_FDCWD (-100) as a syscall argument.
+const atFDCWD = ^uintptr(99)

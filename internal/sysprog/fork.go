@@ -1,0 +1,159 @@
+//go:build linux && amd64
+
+package sysprog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+//go:linkname runtime_BeforeFork syscall.runtime_BeforeFork
+func runtime_BeforeFork()
+
+//go:linkname runtime_AfterFork syscall.runtime_AfterFork
+func runtime_AfterFork()
+
+//go:linkname runtime_AfterForkInChild syscall.runtime_AfterForkInChild
+func runtime_AfterForkInChild()
+
+// Supported reports whether programs can run on this platform.
+const Supported = true
+
+// Pair makes the socket between parent and child: the parent's end and the
+// child's end, both close-on-exec.
+func Pair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sysprog-parent"), os.NewFile(uintptr(fds[1]), "sysprog-child"), nil
+}
+
+// Child is a running program, seen from the parent.
+type Child struct {
+	Pid  int
+	p    *Program
+	sock *os.File
+}
+
+// Start clones the calling process with cloneFlags (CLONE_NEW*) and runs
+// the program in the child. sock is the parent's end of [Pair]; the caller
+// closes its copy of the child's end once Start returns.
+func (p *Program) Start(cloneFlags uintptr, sock *os.File) (*Child, error) {
+	syscall.ForkLock.Lock()
+	pid, errno := p.fork(cloneFlags)
+	syscall.ForkLock.Unlock()
+	runtime.KeepAlive(p)
+	if errno != 0 {
+		return nil, fmt.Errorf("clone: %w", errno)
+	}
+	return &Child{Pid: pid, p: p, sock: sock}, nil
+}
+
+//go:nosplit
+//go:norace
+func (p *Program) fork(flags uintptr) (int, syscall.Errno) {
+	runtime_BeforeFork()
+	r, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, flags|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if e != 0 || r != 0 {
+		runtime_AfterFork()
+		return int(r), e
+	}
+	runtime_AfterForkInChild()
+	p.runChild()
+	return 0, 0 // not reached: runChild ends in execve or exit
+}
+
+// ErrExited means the child exited (or executed its process) without
+// sending what the parent expected.
+var ErrExited = errors.New("the container's setup process exited early")
+
+// recv reads one message: a token, a failure record or end of file.
+func (c *Child) recv(oob []byte) (tok byte, n, oobn int, err error) {
+	buf := make([]byte, 8)
+	for {
+		n, oobn, _, _, err = syscall.Recvmsg(int(c.sock.Fd()), buf, oob, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	switch n {
+	case 0:
+		return 0, 0, oobn, ErrExited
+	case 1:
+		return buf[0], n, oobn, nil
+	case 4:
+		return 0, n, oobn, c.p.execFailure(syscall.Errno(binary.NativeEndian.Uint32(buf)))
+	case 8:
+		return 0, n, oobn, c.p.failure(int(binary.NativeEndian.Uint32(buf)), syscall.Errno(binary.NativeEndian.Uint32(buf[4:])))
+	}
+	return 0, n, oobn, fmt.Errorf("container setup: unexpected %d-byte message", n)
+}
+
+// Expect waits for token t from the child ([Program.Signal]); a failure
+// of the child comes back as its op's error.
+func (c *Child) Expect(t byte) error {
+	tok, _, _, err := c.recv(nil)
+	if err != nil {
+		return err
+	}
+	if tok != t {
+		return fmt.Errorf("container setup: expected token %q, got %q", t, tok)
+	}
+	return nil
+}
+
+// RecvFD waits for an fd sent by [Program.SendFD].
+func (c *Child) RecvFD(name string) (*os.File, error) {
+	oob := make([]byte, syscall.CmsgSpace(4))
+	tok, _, oobn, err := c.recv(oob)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("container setup: token %q without an fd", tok)
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("container setup: token %q without exactly one fd", tok)
+	}
+	syscall.CloseOnExec(fds[0])
+	return os.NewFile(uintptr(fds[0]), name), nil
+}
+
+// Continue lets the child past its next [Program.Wait].
+func (c *Child) Continue() error {
+	_, err := c.sock.Write([]byte{'G'})
+	return err
+}
+
+// Done waits until the child executed its process (the socket's last
+// holder closed it) and returns the failure it reported, if any.
+func (c *Child) Done() error {
+	_, _, _, err := c.recv(nil)
+	if errors.Is(err, ErrExited) {
+		return nil
+	}
+	if err == nil {
+		return fmt.Errorf("container setup: unexpected token after the last step")
+	}
+	return err
+}
+
+// Close releases the parent's end of the socket.
+func (c *Child) Close() error { return c.sock.Close() }
+
+// Sizeof a register, for callers computing offsets.
+const regSize = unsafe.Sizeof(uintptr(0))

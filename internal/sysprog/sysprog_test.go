@@ -1,0 +1,170 @@
+//go:build linux && amd64
+
+package sysprog
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+type started struct {
+	c    *Child
+	prog *Program
+}
+
+// start runs build's program in a child (no new namespaces: no root needed).
+func start(t *testing.T, build func(p *Program, tramp int)) *started {
+	t.Helper()
+	parent, child, err := Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { parent.Close() })
+	tr, err := Trampoline(int(child.Fd()), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	p := New(int(child.Fd()))
+	p.Call(nil, syscall.SYS_CLOSE, Imm(parent.Fd()))
+	build(p, int(tr.Fd()))
+	c, err := p.Start(0, parent)
+	child.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &started{c: c, prog: p}
+}
+
+func (s *started) wait(t *testing.T) syscall.WaitStatus {
+	t.Helper()
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(s.c.Pid, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+func TestProgramRunsAndExecs(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "made")
+	s := start(t, func(p *Program, tramp int) {
+		p.Signal('A')
+		p.Wait(nil)
+		p.Call(nil, syscall.SYS_MKDIRAT, Imm(atFDCWD), p.Str(out), Imm(0o700))
+		idx := p.FindExec(nil, []string{filepath.Join(dir, "missing"), "/bin/sh"})
+		p.ExecThrough(nil, tramp, []string{filepath.Join(dir, "missing"), "/bin/sh"}, idx,
+			[]string{"sh", "-c", `test "$0" = sh && test "$X" = y && exit 7`}, []string{"X=y"})
+	})
+	if err := s.c.Expect('A'); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Continue(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Expect('R'); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Done(); err != nil {
+		t.Fatal(err)
+	}
+	if ws := s.wait(t); ws.ExitStatus() != 7 {
+		t.Fatalf("exit status %d, want 7 (argv[0], args and env through the trampoline)", ws.ExitStatus())
+	}
+	if fi, err := os.Stat(out); err != nil || !fi.IsDir() {
+		t.Fatalf("mkdirat in the child had no effect: %v", err)
+	}
+}
+
+var errMarked = errors.New("the op's own error")
+
+func TestFailureNamesTheOp(t *testing.T) {
+	var got syscall.Errno
+	s := start(t, func(p *Program, tramp int) {
+		p.Call(nil, syscall.SYS_GETPID)
+		p.Call(func(e syscall.Errno) error { got = e; return errMarked },
+			syscall.SYS_MKDIRAT, Imm(atFDCWD), p.Str("/nonexistent-hako/a/b"), Imm(0o700))
+	})
+	err := s.c.Expect('A')
+	if !errors.Is(err, errMarked) || got != syscall.ENOENT {
+		t.Fatalf("err %v (errno %v), want the op's error with ENOENT", err, got)
+	}
+	if ws := s.wait(t); ws.ExitStatus() != 1 {
+		t.Fatalf("exit status %d, want 1", ws.ExitStatus())
+	}
+}
+
+func TestToleratedErrno(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, func(p *Program, tramp int) {
+		p.Call(nil, syscall.SYS_MKDIRAT, Imm(atFDCWD), p.Str(dir), Imm(0o700))
+		p.Tolerate(syscall.EEXIST)
+		p.Signal('B')
+	})
+	if err := s.c.Expect('B'); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t)
+}
+
+func TestFindExecErrors(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(plain, []byte("x"), 0o644)
+	for _, tc := range []struct {
+		paths []string
+		want  syscall.Errno
+	}{
+		{[]string{filepath.Join(dir, "none")}, syscall.ENOENT},
+		{[]string{filepath.Join(dir, "none"), dir}, syscall.EISDIR},
+		{[]string{plain}, syscall.EACCES},
+	} {
+		var got syscall.Errno
+		s := start(t, func(p *Program, tramp int) {
+			p.FindExec(func(e syscall.Errno) error { got = e; return e }, tc.paths)
+		})
+		if err := s.c.Expect('X'); err == nil || got != tc.want {
+			t.Errorf("%v: err %v errno %v, want %v", tc.paths, err, got, tc.want)
+		}
+		s.wait(t)
+	}
+}
+
+func TestTrampolineReportsExecFailure(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "garbage")
+	if err := os.WriteFile(bad, []byte("\x00\x01\x02\x03 not an executable"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, func(p *Program, tramp int) {
+		idx := p.FindExec(nil, []string{bad})
+		p.SetExecFail(func(e syscall.Errno) error { return &Error{Op: -1, Errno: e} })
+		p.ExecThrough(nil, tramp, []string{bad}, idx, []string{"garbage"}, nil)
+	})
+	if err := s.c.Expect('R'); err != nil {
+		t.Fatal(err)
+	}
+	err := s.c.Done()
+	var e *Error
+	if !errors.As(err, &e) || e.Errno != unix.ENOEXEC {
+		t.Fatalf("err %v, want the trampoline's ENOEXEC", err)
+	}
+	if ws := s.wait(t); ws.ExitStatus() != 127 {
+		t.Fatalf("exit status %d, want 127", ws.ExitStatus())
+	}
+}
+
+func TestParentGoneMeansQuietExit(t *testing.T) {
+	s := start(t, func(p *Program, tramp int) {
+		p.Wait(nil)
+		p.Call(nil, syscall.SYS_GETPID)
+	})
+	s.c.Close()
+	if ws := s.wait(t); ws.ExitStatus() != 1 {
+		t.Fatalf("exit status %d, want 1", ws.ExitStatus())
+	}
+}
