@@ -1,9 +1,7 @@
 package security
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -32,7 +30,7 @@ func CompileRlimits(p *sysprog.Program, rl []specs.POSIXRlimit) error {
 		field := fmt.Sprintf("process.rlimits[%d]", i)
 		res, ok := rlimitTypes[r.Type]
 		if !ok {
-			return ApplyRlimitsCheck(rl)
+			return unknownRlimit(field, r.Type)
 		}
 		if r.Soft > r.Hard {
 			return fmt.Errorf("%s: %s soft limit %d is above its hard limit %d", field, r.Type, r.Soft, r.Hard)
@@ -54,23 +52,6 @@ func CompileRlimits(p *sysprog.Program, rl []specs.POSIXRlimit) error {
 	return nil
 }
 
-// ApplyRlimitsCheck returns ApplyRlimits' error for an unknown type.
-func ApplyRlimitsCheck(rl []specs.POSIXRlimit) error {
-	for i, r := range rl {
-		if _, ok := rlimitTypes[r.Type]; ok {
-			continue
-		}
-		hint := "expected one of " + strings.Join(RlimitTypes(), ", ")
-		if _, ok := rlimitTypes[strings.ToUpper(r.Type)]; ok {
-			hint = fmt.Sprintf("did you mean %q?", strings.ToUpper(r.Type))
-		} else if _, ok := rlimitTypes["RLIMIT_"+strings.ToUpper(r.Type)]; ok {
-			hint = fmt.Sprintf("did you mean %q?", "RLIMIT_"+strings.ToUpper(r.Type))
-		}
-		return fmt.Errorf("process.rlimits[%d].type: unknown resource limit %q: %s", i, r.Type, hint)
-	}
-	return nil
-}
-
 func hasCap(c int) bool {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
@@ -86,18 +67,9 @@ func CompileSeccomp(s *specs.LinuxSeccomp) (func(p *sysprog.Program), error) {
 	if s == nil {
 		return nil, nil
 	}
-	flags, err := seccompFlags(s.Flags)
+	prog, flags, err := compileBPF(s)
 	if err != nil {
 		return nil, err
-	}
-	filter, err := buildFilter(s)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := exportBPF(filter)
-	filter.Release()
-	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: compiling the filter: %w", err)
 	}
 	fprog := &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	return func(p *sysprog.Program) {
@@ -126,22 +98,8 @@ func CompileNoNewPrivileges(p *sysprog.Program) {
 
 // CompileUser appends what ChangeUser does, in its order.
 func CompileUser(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities) error {
-	last, err := capability.LastCap()
+	last, sets, cur, err := checkUser(u, caps)
 	if err != nil {
-		return fmt.Errorf("process.capabilities: finding the kernel's last capability: %w", err)
-	}
-	sets, err := parseCapabilities(caps, last)
-	if err != nil {
-		return err
-	}
-	if u.Umask != nil && *u.Umask > 0o777 {
-		return fmt.Errorf("process.user.umask: %#o is not a file mode (at most 0777)", *u.Umask)
-	}
-	cur, err := threadCaps(last)
-	if err != nil {
-		return err
-	}
-	if err := checkCapSets(sets, cur); err != nil {
 		return err
 	}
 	prctl := func(fail sysprog.Fail, a ...uintptr) {
@@ -210,5 +168,3 @@ func CompileUser(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities
 	}
 	return nil
 }
-
-var _ = errors.Is

@@ -47,13 +47,7 @@ func ApplyRlimits(rl []specs.POSIXRlimit) error {
 		field := fmt.Sprintf("process.rlimits[%d]", i)
 		res, ok := rlimitTypes[r.Type]
 		if !ok {
-			hint := "expected one of " + strings.Join(RlimitTypes(), ", ")
-			if _, ok := rlimitTypes[strings.ToUpper(r.Type)]; ok {
-				hint = fmt.Sprintf("did you mean %q?", strings.ToUpper(r.Type))
-			} else if _, ok := rlimitTypes["RLIMIT_"+strings.ToUpper(r.Type)]; ok {
-				hint = fmt.Sprintf("did you mean %q?", "RLIMIT_"+strings.ToUpper(r.Type))
-			}
-			return fmt.Errorf("%s.type: unknown resource limit %q: %s", field, r.Type, hint)
+			return unknownRlimit(field, r.Type)
 		}
 		if r.Soft > r.Hard {
 			return fmt.Errorf("%s: %s soft limit %d is above its hard limit %d", field, r.Type, r.Soft, r.Hard)
@@ -80,4 +74,14 @@ func limitString(v uint64) string {
 		return "unlimited"
 	}
 	return fmt.Sprint(v)
+}
+
+func unknownRlimit(field, typ string) error {
+	hint := "expected one of " + strings.Join(RlimitTypes(), ", ")
+	if _, ok := rlimitTypes[strings.ToUpper(typ)]; ok {
+		hint = fmt.Sprintf("did you mean %q?", strings.ToUpper(typ))
+	} else if _, ok := rlimitTypes["RLIMIT_"+strings.ToUpper(typ)]; ok {
+		hint = fmt.Sprintf("did you mean %q?", "RLIMIT_"+strings.ToUpper(typ))
+	}
+	return fmt.Errorf("%s.type: unknown resource limit %q: %s", field, typ, hint)
 }

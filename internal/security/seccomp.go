@@ -30,20 +30,30 @@ func PrepareSeccomp(s *specs.LinuxSeccomp) (load func() error, err error) {
 	if s == nil {
 		return func() error { return nil }, nil
 	}
-	flags, err := seccompFlags(s.Flags)
+	prog, flags, err := compileBPF(s)
 	if err != nil {
 		return nil, err
 	}
+	return func() error { return loadBPF(prog, flags) }, nil
+}
+
+// compileBPF turns the profile into the BPF program and the
+// seccomp(SECCOMP_SET_MODE_FILTER) flags.
+func compileBPF(s *specs.LinuxSeccomp) ([]unix.SockFilter, uint, error) {
+	flags, err := seccompFlags(s.Flags)
+	if err != nil {
+		return nil, 0, err
+	}
 	filter, err := buildFilter(s)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	prog, err := exportBPF(filter)
 	filter.Release()
 	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: compiling the filter: %w", err)
+		return nil, 0, fmt.Errorf("linux.seccomp: compiling the filter: %w", err)
 	}
-	return func() error { return loadBPF(prog, flags) }, nil
+	return prog, flags, nil
 }
 
 func buildFilter(s *specs.LinuxSeccomp) (_ *libseccomp.ScmpFilter, retErr error) {

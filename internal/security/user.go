@@ -25,22 +25,8 @@ import (
 // A nil caps drops every capability. The caller must hold the OS thread
 // (see the package documentation).
 func ChangeUser(u specs.User, caps *specs.LinuxCapabilities) error {
-	last, err := capability.LastCap()
+	last, sets, cur, err := checkUser(u, caps)
 	if err != nil {
-		return fmt.Errorf("process.capabilities: finding the kernel's last capability: %w", err)
-	}
-	sets, err := parseCapabilities(caps, last)
-	if err != nil {
-		return err
-	}
-	if u.Umask != nil && *u.Umask > 0o777 {
-		return fmt.Errorf("process.user.umask: %#o is not a file mode (at most 0777)", *u.Umask)
-	}
-	cur, err := threadCaps(last)
-	if err != nil {
-		return err
-	}
-	if err := checkCapSets(sets, cur); err != nil {
 		return err
 	}
 
@@ -221,4 +207,26 @@ func SetNoNewPrivileges() error {
 		return fmt.Errorf("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}
 	return nil
+}
+
+// checkUser parses process.capabilities against the kernel's last
+// capability and the caller's own sets, and checks the umask: everything
+// ChangeUser and CompileUser refuse before they change anything.
+func checkUser(u specs.User, caps *specs.LinuxCapabilities) (capability.Cap, capSets, threadState, error) {
+	last, err := capability.LastCap()
+	if err != nil {
+		return 0, capSets{}, threadState{}, fmt.Errorf("process.capabilities: finding the kernel's last capability: %w", err)
+	}
+	sets, err := parseCapabilities(caps, last)
+	if err != nil {
+		return 0, capSets{}, threadState{}, err
+	}
+	if u.Umask != nil && *u.Umask > 0o777 {
+		return 0, capSets{}, threadState{}, fmt.Errorf("process.user.umask: %#o is not a file mode (at most 0777)", *u.Umask)
+	}
+	cur, err := threadCaps(last)
+	if err != nil {
+		return 0, capSets{}, threadState{}, err
+	}
+	return last, sets, cur, checkCapSets(sets, cur)
 }
