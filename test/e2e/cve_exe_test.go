@@ -114,9 +114,12 @@ func testExeAttack(t *testing.T, goInit bool) {
 	}
 
 	ack() // init-alive: done while A's init waits for start
-	go io.Copy(io.Discard, fullR) // once it runs, hako's help text goes through
+	if !goInit {
+		go io.Copy(io.Discard, fullR)
+	}
 	e.must("start", "victim")
 	if goInit {
+		// hako --help blocks on the full pipe until it is drained below.
 		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 		if !bytes.HasPrefix(cmdline, []byte("/proc/self/exe\x00")) {
 			t.Fatalf("the container's process is not hako run as the script's interpreter: cmdline %q", cmdline)
@@ -125,6 +128,9 @@ func testExeAttack(t *testing.T, goInit bool) {
 	}
 	next()
 	ack() // interpreter-alive (with the setup program: the process may be gone)
+	if goInit {
+		go io.Copy(io.Discard, fullR) // the help text goes through; hako exits
+	}
 
 	var ws unix.WaitStatus
 	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
