@@ -28,16 +28,9 @@ func errnoMsg(format string, args ...any) sysprog.Fail {
 func CompileRlimits(p *sysprog.Program, rl []specs.POSIXRlimit) error {
 	for i, r := range rl {
 		field := fmt.Sprintf("process.rlimits[%d]", i)
-		res, ok := rlimitTypes[r.Type]
-		if !ok {
-			return unknownRlimit(field, r.Type)
-		}
-		if r.Soft > r.Hard {
-			return fmt.Errorf("%s: %s soft limit %d is above its hard limit %d", field, r.Type, r.Soft, r.Hard)
-		}
-		var old unix.Rlimit
-		if err := unix.Prlimit(0, res, nil, &old); err != nil {
-			return fmt.Errorf("%s: reading %s: %w", field, r.Type, err)
+		res, old, err := checkRlimit(field, r)
+		if err != nil {
+			return err
 		}
 		if r.Hard > old.Max && !hasCap(unix.CAP_SYS_RESOURCE) {
 			return fmt.Errorf("%s: raising the %s hard limit from %s to %d needs CAP_SYS_RESOURCE: %w "+

@@ -45,16 +45,9 @@ func RlimitTypes() []string {
 func ApplyRlimits(rl []specs.POSIXRlimit) error {
 	for i, r := range rl {
 		field := fmt.Sprintf("process.rlimits[%d]", i)
-		res, ok := rlimitTypes[r.Type]
-		if !ok {
-			return unknownRlimit(field, r.Type)
-		}
-		if r.Soft > r.Hard {
-			return fmt.Errorf("%s: %s soft limit %d is above its hard limit %d", field, r.Type, r.Soft, r.Hard)
-		}
-		var old unix.Rlimit
-		if err := unix.Prlimit(0, res, nil, &old); err != nil {
-			return fmt.Errorf("%s: reading %s: %w", field, r.Type, err)
+		res, old, err := checkRlimit(field, r)
+		if err != nil {
+			return err
 		}
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
@@ -84,4 +77,21 @@ func unknownRlimit(field, typ string) error {
 		hint = fmt.Sprintf("did you mean %q?", "RLIMIT_"+strings.ToUpper(typ))
 	}
 	return fmt.Errorf("%s.type: unknown resource limit %q: %s", field, typ, hint)
+}
+
+// checkRlimit refuses an unknown type or a soft limit above the hard one
+// and reads the current limit of r's resource.
+func checkRlimit(field string, r specs.POSIXRlimit) (int, unix.Rlimit, error) {
+	var old unix.Rlimit
+	res, ok := rlimitTypes[r.Type]
+	if !ok {
+		return 0, old, unknownRlimit(field, r.Type)
+	}
+	if r.Soft > r.Hard {
+		return 0, old, fmt.Errorf("%s: %s soft limit %d is above its hard limit %d", field, r.Type, r.Soft, r.Hard)
+	}
+	if err := unix.Prlimit(0, res, nil, &old); err != nil {
+		return 0, old, fmt.Errorf("%s: reading %s: %w", field, r.Type, err)
+	}
+	return res, old, nil
 }
