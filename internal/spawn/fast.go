@@ -312,6 +312,7 @@ func startFast(o *Options) (*Init, error) {
 			proc0.Kill()
 			proc0.Wait()
 		}
+		child.KeepAlive() // the child used the program's memory until now
 	}()
 	if s.Process.OOMScoreAdj != nil {
 		path := "/proc/" + strconv.Itoa(in.Pid) + "/oom_score_adj"

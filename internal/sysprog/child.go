@@ -9,10 +9,45 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Everything in this file runs in the forked child, where the Go runtime
-// must not be entered: no allocation, no stack growth, no write barriers.
-// Every function is //go:nosplit and touches only memory the parent
-// prepared (and which the child owns a private copy of).
+// Everything in this file runs in the cloned child, where the Go runtime
+// must not be entered: no allocation, no stack growth, no write barriers,
+// no use of g (the child runs on its own stack but still finds the parent
+// thread's g in its TLS). Every function is //go:nosplit and touches only
+// memory the parent prepared: the child shares it with the parent, which
+// neither reads nor changes it until the child has executed or exited.
+
+// childMain is where the child starts (clone_amd64.s).
+//
+//go:nosplit
+//go:norace
+func childMain(p *Program) {
+	resetSignals()
+	p.runChild()
+}
+
+// resetSignals gives back to the kernel's default every signal the Go
+// runtime handles (one it ignores stays ignored, as it does across
+// execve), then unblocks every signal: the child was cloned with all of
+// them blocked, as a handler of the parent's runtime must never run here.
+//
+//go:nosplit
+//go:norace
+func resetSignals() {
+	var act, old [4]uintptr // struct sigaction: handler, flags, restorer, mask
+	for sig := uintptr(1); sig < 65; sig++ {
+		if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
+			continue
+		}
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
+			continue
+		}
+		if old[0] > 1 { // neither SIG_DFL (0) nor SIG_IGN (1)
+			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+		}
+	}
+	var none uintptr
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&none)), 0, 8, 0, 0)
+}
 
 //go:nosplit
 //go:norace

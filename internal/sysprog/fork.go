@@ -20,8 +20,13 @@ func runtime_BeforeFork()
 //go:linkname runtime_AfterFork syscall.runtime_AfterFork
 func runtime_AfterFork()
 
-//go:linkname runtime_AfterForkInChild syscall.runtime_AfterForkInChild
-func runtime_AfterForkInChild()
+// cloneVM is clone(2) with the child running childMain(p) on stack
+// (clone_amd64.s).
+func cloneVM(flags, stack uintptr, p *Program) (pid, errno uintptr)
+
+// childStackSize is the child's stack: the interpreter's frames are small
+// and fixed (every function is nosplit).
+const childStackSize = 64 << 10
 
 // Supported reports whether programs can run on this platform.
 const Supported = true
@@ -46,12 +51,21 @@ type Child struct {
 // Start clones the calling process with cloneFlags (CLONE_NEW*) and runs
 // the program in the child. sock is the parent's end of [Pair]; the caller
 // closes its copy of the child's end once Start returns.
+//
+// The child shares the parent's memory (CLONE_VM) on a stack of its own,
+// until it executes the trampoline or exits: no page tables are copied and
+// no page is copied on write, while the parent goes on. The program must
+// therefore stay alive, and unchanged, until the child has executed (the
+// trampoline's 'R', or [Child.Done]) or has been reaped: [Child] keeps it.
 func (p *Program) Start(cloneFlags uintptr, sock *os.File) (*Child, error) {
+	if p.stack == nil {
+		p.stack = make([]byte, childStackSize)
+	}
 	syscall.ForkLock.Lock()
 	pid, errno := p.fork(cloneFlags)
 	syscall.ForkLock.Unlock()
-	runtime.KeepAlive(p)
 	if errno != 0 {
+		runtime.KeepAlive(p)
 		return nil, fmt.Errorf("clone: %w", errno)
 	}
 	return &Child{Pid: pid, p: p, sock: sock}, nil
@@ -60,16 +74,18 @@ func (p *Program) Start(cloneFlags uintptr, sock *os.File) (*Child, error) {
 //go:nosplit
 //go:norace
 func (p *Program) fork(flags uintptr) (int, syscall.Errno) {
+	top := uintptr(unsafe.Pointer(&p.stack[len(p.stack)-64])) &^ 15
+	// Signals stay blocked in the child (it inherits this thread's mask)
+	// until it has reset the Go runtime's handlers.
 	runtime_BeforeFork()
-	r, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, flags|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
-	if e != 0 || r != 0 {
-		runtime_AfterFork()
-		return int(r), e
-	}
-	runtime_AfterForkInChild()
-	p.runChild()
-	return 0, 0 // not reached: runChild ends in execve or exit
+	pid, errno := cloneVM(flags|syscall.CLONE_VM|uintptr(syscall.SIGCHLD), top, p)
+	runtime_AfterFork()
+	return int(pid), syscall.Errno(errno)
 }
+
+// KeepAlive keeps the program's memory until the caller is done with the
+// child: call it after the child has been reaped or has executed.
+func (c *Child) KeepAlive() { runtime.KeepAlive(c.p) }
 
 // ErrExited means the child exited (or executed its process) without
 // sending what the parent expected.

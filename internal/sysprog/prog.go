@@ -84,6 +84,7 @@ type Program struct {
 	// constants and scratch memory of the macro ops
 	empty, tmpfs, modeKey, modeVal []byte
 	stx                            unix.Statx_t
+	stack                          []byte // the child's stack
 	execFail                       Fail
 }
 
