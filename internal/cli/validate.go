@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
 	"github.com/hako-dev/hako/internal/validate"
@@ -16,15 +17,18 @@ func init() {
 	register(newValidateCmd)
 	// create and run refuse a bundle with the same messages `hako
 	// validate` prints; warnings go to the log.
-	validateBundle = func(bundle string) error {
+	validateBundle = func(bundle string) (*specs.Spec, []byte, error) {
 		r, err := validate.Bundle(bundle)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		for _, w := range r.Warnings() {
 			slog.Warn(w.String())
 		}
-		return r.Err()
+		if err := r.Err(); err != nil {
+			return nil, nil, err
+		}
+		return r.Spec, r.Config, nil
 	}
 }
 

@@ -35,11 +35,9 @@ type CreateOptions struct {
 	Stdin, Stdout, Stderr *os.File
 	// Validate checks the bundle before anything is created; the CLI passes
 	// internal/validate's check so that create refuses with its messages.
-	Validate func(bundle string) error
-	// BeforeCreate, when set, is called once the bundle is checked and
-	// loaded, before anything is created (run uses it to finish
-	// registering its signal handlers).
-	BeforeCreate func()
+	// It returns the decoded spec and the bytes of config.json (or nil:
+	// create then loads the bundle itself).
+	Validate func(bundle string) (*specs.Spec, []byte, error)
 }
 
 // Created is a container whose init waits for start.
@@ -64,14 +62,17 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if fi, err := os.Stat(bundle); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("bundle %s: not a directory — hint: --bundle must name the directory holding config.json and rootfs/", bundle)
 	}
+	var s *specs.Spec
+	var config []byte
 	if o.Validate != nil {
-		if err := o.Validate(bundle); err != nil {
+		if s, config, err = o.Validate(bundle); err != nil {
 			return nil, err
 		}
 	}
-	s, err := spec.LoadBundle(bundle)
-	if err != nil {
-		return nil, err
+	if s == nil {
+		if s, err = spec.LoadBundle(bundle); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkMinimal(s, bundle); err != nil {
 		return nil, err
@@ -103,15 +104,17 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	listen := listenFDs()
 	if listen > 0 {
 		s.Process.Env = append(s.Process.Env, "LISTEN_FDS="+strconv.Itoa(listen), "LISTEN_PID=1")
+		config = nil
 	}
-	specJSON, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
+	// The state keeps the config as read (it decodes to s) unless create
+	// changed s.
+	specJSON := json.RawMessage(config)
+	if config == nil {
+		if specJSON, err = json.Marshal(s); err != nil {
+			return nil, err
+		}
 	}
 
-	if o.BeforeCreate != nil {
-		o.BeforeCreate()
-	}
 	dir, err := r.Store.Create(o.ID)
 	if err != nil {
 		return nil, err

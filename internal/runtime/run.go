@@ -31,7 +31,6 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	}
 	sigc, ready, stop := catchSignals(!o.Detach)
 	defer stop()
-	o.BeforeCreate = ready
 	cr, err := r.Create(o.CreateOptions)
 	if err != nil {
 		return -1, err
@@ -42,6 +41,7 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 			r.Delete(c.ID, true)
 		}
 	}
+	ready()
 	if err := r.Start(c.ID); err != nil {
 		if !o.Detach {
 			cr.Init.Process.Kill()
@@ -138,16 +138,20 @@ func resizeFromStdin(master *os.File) {
 	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 }
 
-// catchSignals starts catching every signal for forwarding, so none is lost
-// once the process exists. signal.Notify of every signal costs one round
-// trip to the Go runtime's signal thread per signal (milliseconds in all),
-// so it runs in the background while the caller validates and loads; ready
-// waits for it, and must be called before anything is started.
+// catchSignals starts catching every signal for forwarding. signal.Notify
+// costs one round trip to the Go runtime's signal thread per signal (about
+// 60 of them: milliseconds in all), so only the signals that would kill
+// hako (HUP, INT, QUIT, ABRT, TERM: a half-created container would be left
+// behind) are caught before catchSignals returns; the others, which the Go
+// runtime ignores until then, are caught in the background. ready waits for
+// the background work and must be called before the container's process
+// runs: from then on no signal is lost.
 func catchSignals(on bool) (sigc chan os.Signal, ready, stop func()) {
 	sigc = make(chan os.Signal, 64)
 	if !on {
 		return sigc, func() {}, func() {}
 	}
+	signal.Notify(sigc, unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGTERM)
 	notified := make(chan struct{})
 	go func() {
 		signal.Notify(sigc)
@@ -155,8 +159,12 @@ func catchSignals(on bool) (sigc chan os.Signal, ready, stop func()) {
 	}()
 	ready = func() { <-notified }
 	stop = func() {
-		<-notified
-		signal.Stop(sigc)
+		// Undoing Notify is one round trip per signal again: do it in
+		// the background, as hako is about to exit anyway.
+		go func() {
+			<-notified
+			signal.Stop(sigc)
+		}()
 	}
 	return sigc, ready, stop
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hako-dev/hako/internal/cgroup"
 	"github.com/hako-dev/hako/internal/state"
+	"github.com/hako-dev/hako/internal/validate"
 )
 
 // Runtime is one --root store plus the global options.
@@ -136,14 +137,14 @@ func (r *Runtime) List() ([]*Container, error) {
 }
 
 func (c *Container) spec() (*specs.Spec, error) {
-	var s specs.Spec
 	if len(c.Config) == 0 {
-		return &s, nil
+		return &specs.Spec{}, nil
 	}
-	if err := json.Unmarshal(c.Config, &s); err != nil {
+	s, err := validate.Decode(c.Config)
+	if err != nil {
 		return nil, fmt.Errorf("container %q: stored config: %w", c.ID, err)
 	}
-	return &s, nil
+	return s, nil
 }
 
 func (c *Container) cgroup() (cgroup.Manager, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -13,7 +14,9 @@ import (
 // walk against encoding/json, which runtimes use to read config.json:
 //   - our parser accepts exactly the documents json.Valid accepts;
 //   - the type walk finds a wrong type exactly when json.Unmarshal into
-//     specs.Spec reports one.
+//     specs.Spec reports one;
+//   - the type walk decodes exactly what json.Unmarshal decodes, wrong
+//     types, repeated members and nulls included.
 //
 // Run it with: go test -run=^$ -fuzz=FuzzData ./internal/validate
 func FuzzData(f *testing.F) {
@@ -48,9 +51,14 @@ func FuzzData(f *testing.F) {
 			return
 		}
 		w := &walker{li: li, add: func(FieldError) {}, valOff: map[string]int{}, keyOff: map[string]int{}, nulls: map[string]bool{}, misnamed: map[string]string{}}
-		w.walk(root, specType, "")
-		var s specs.Spec
+		var got, s specs.Spec
+		w.walk(root, specType, reflect.ValueOf(&got).Elem(), "")
 		err := json.Unmarshal(data, &s)
+		if !w.fallback && !reflect.DeepEqual(got, s) {
+			g, _ := json.Marshal(got)
+			j, _ := json.Marshal(s)
+			t.Fatalf("the type walk decoded\n%s\nencoding/json decoded\n%s", g, j)
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) != (len(w.typeErr) > 0) {
 			t.Fatalf("json.Unmarshal says %v, the type walk found %q", err, w.typeErr)

@@ -5,10 +5,26 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The tokens of jsonscan.go's parser: strings and numbers, with the
 // messages for the ways people get them wrong.
+
+// plain reports whether the inside of a string literal decodes to itself:
+// no escape and valid UTF-8 (encoding/json replaces invalid bytes).
+func plain(b []byte) bool {
+	ascii := true
+	for _, c := range b {
+		if c == '\\' {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(b)
+}
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
@@ -27,7 +43,9 @@ func (p *parser) str(path string) *node {
 		case c == '"':
 			n := &node{kind: kindString, off: start, end: i + 1}
 			raw := p.data[start : i+1]
-			if err := json.Unmarshal(raw, &n.text); err != nil {
+			if plain(raw[1 : len(raw)-1]) {
+				n.text = string(raw[1 : len(raw)-1])
+			} else if err := json.Unmarshal(raw, &n.text); err != nil {
 				n.text = string(raw[1 : len(raw)-1])
 			}
 			p.pos = i + 1

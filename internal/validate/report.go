@@ -3,6 +3,7 @@ package validate
 import (
 	"errors"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"sort"
 	"strings"
 )
@@ -68,6 +69,12 @@ func (e FieldError) Error() string { return e.String() }
 type Report struct {
 	File     string       `json:"file"`
 	Problems []FieldError `json:"problems"`
+	// Spec is the configuration as encoding/json would decode it, and
+	// Config the bytes it was decoded from; both are nil when the file
+	// could not be read or parsed. Runtimes use them once Err is nil,
+	// rather than reading and decoding the file again.
+	Spec   *specs.Spec `json:"-"`
+	Config []byte      `json:"-"`
 }
 
 // Errors returns the problems of severity error.

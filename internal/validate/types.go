@@ -13,11 +13,22 @@ import (
 // drop the value), an unknown member a warning (runtimes ignore it), a name
 // that only matches case-insensitively a warning (Go runtimes accept it,
 // other tools may not), a repeated name a warning (the last one wins).
+//
+// The walk also decodes: it stores every value into the spec exactly as
+// encoding/json.Unmarshal would (a value of the wrong type is dropped, a
+// pointer is allocated before its value is checked, a repeated member
+// merges into what the first one decoded, null zeroes a pointer, slice or
+// map). encoding/json pays about a millisecond, once per process, to learn
+// the spec's types by reflection; create and run would pay it on every
+// start. A kind the walk cannot decode (an interface, a map with non-string
+// keys, an embedded struct) sets fallback, and the caller decodes with
+// encoding/json instead.
 
 type fieldInfo struct {
 	name     string // JSON name
 	typ      reflect.Type
 	platform string // the platform tag of specs-go, "" for all
+	index    []int  // the field's index path (more than one: embedded)
 }
 
 var fieldCache sync.Map // reflect.Type -> []fieldInfo
@@ -42,7 +53,10 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				out = append(out, fieldsOf(ft)...)
+				for _, ef := range fieldsOf(ft) {
+					ef.index = append([]int{i}, ef.index...)
+					out = append(out, ef)
+				}
 				continue
 			}
 		}
@@ -52,7 +66,7 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, fieldInfo{name: name, typ: f.Type, platform: f.Tag.Get("platform")})
+		out = append(out, fieldInfo{name: name, typ: f.Type, platform: f.Tag.Get("platform"), index: []int{i}})
 	}
 	fieldCache.Store(t, out)
 	return out
@@ -76,6 +90,7 @@ type walker struct {
 	// a misspelling of it (linux.namespaces -> linux.namespace).
 	misnamed map[string]string
 	typeErr  []string // paths whose value has the wrong type
+	fallback bool     // the walk met a kind it does not decode
 }
 
 func (w *walker) problem(off int, sev Severity, path, rule, msg, hint string) {
@@ -83,17 +98,27 @@ func (w *walker) problem(off int, sev Severity, path, rule, msg, hint string) {
 	w.add(FieldError{Line: line, Col: col, Path: path, Problem: msg, Hint: hint, Rule: rule, Severity: sev})
 }
 
-func (w *walker) walk(n *node, t reflect.Type, path string) {
+// walk checks n against type t and decodes it into v (settable, of type
+// t).
+func (w *walker) walk(n *node, t reflect.Type, v reflect.Value, path string) {
 	if n == nil {
 		return
 	}
 	w.valOff[path] = n.off
 	if n.kind == kindNull {
 		w.nulls[path] = true
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+			v.SetZero()
+		}
 		return
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+		if v.IsNil() {
+			v.Set(reflect.New(t))
+		}
+		v = v.Elem()
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -101,11 +126,16 @@ func (w *walker) walk(n *node, t reflect.Type, path string) {
 			w.mismatch(n, t, path)
 			return
 		}
-		w.walkStruct(n, t, path)
+		w.walkStruct(n, t, v, path)
 	case reflect.Map:
 		if n.kind != kindObject {
 			w.mismatch(n, t, path)
 			return
+		}
+		if t.Key().Kind() != reflect.String {
+			w.fallback = true
+		} else if v.IsNil() {
+			v.Set(reflect.MakeMapWithSize(t, len(n.members)))
 		}
 		seen := map[string]int{}
 		for _, m := range n.members {
@@ -115,46 +145,83 @@ func (w *walker) walk(n *node, t reflect.Type, path string) {
 			}
 			seen[m.name] = m.nameOff
 			w.keyOff[kp] = m.nameOff
-			w.walk(m.val, t.Elem(), kp)
+			e := reflect.New(t.Elem()).Elem()
+			w.walk(m.val, t.Elem(), e, kp)
+			if !w.fallback {
+				v.SetMapIndex(reflect.ValueOf(m.name).Convert(t.Key()), e)
+			}
 		}
 	case reflect.Slice, reflect.Array:
 		if n.kind != kindArray {
 			w.mismatch(n, t, path)
 			return
 		}
+		if t.Kind() == reflect.Slice {
+			// As encoding/json: elements already there (a repeated
+			// member) are decoded into, the rest start from zero.
+			switch k := len(n.elems); {
+			case k == 0:
+				v.Set(reflect.MakeSlice(t, 0, 0)) // [] is empty, not nil
+			case k > v.Cap():
+				nv := reflect.MakeSlice(t, k, k)
+				reflect.Copy(nv, v)
+				v.Set(nv)
+			default:
+				v.SetLen(k)
+			}
+		} else {
+			for i := len(n.elems); i < v.Len(); i++ {
+				v.Index(i).SetZero()
+			}
+		}
 		for i, e := range n.elems {
-			w.walk(e, t.Elem(), indexPath(path, i))
+			if i >= v.Len() {
+				break // a fixed-size array takes what fits
+			}
+			w.walk(e, t.Elem(), v.Index(i), indexPath(path, i))
 		}
 	case reflect.String:
 		if n.kind != kindString {
 			w.mismatch(n, t, path)
+			return
 		}
+		v.SetString(n.text)
 	case reflect.Bool:
 		if n.kind != kindBool {
 			w.mismatch(n, t, path)
+			return
 		}
+		v.SetBool(n.text == "true")
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if n.kind != kindNumber {
 			w.mismatch(n, t, path)
-		} else if _, err := strconv.ParseInt(n.text, 10, t.Bits()); err != nil {
+		} else if i, err := strconv.ParseInt(n.text, 10, t.Bits()); err != nil {
 			w.badNumber(n, t, path)
+		} else {
+			v.SetInt(i)
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		if n.kind != kindNumber {
 			w.mismatch(n, t, path)
-		} else if _, err := strconv.ParseUint(n.text, 10, t.Bits()); err != nil {
+		} else if u, err := strconv.ParseUint(n.text, 10, t.Bits()); err != nil {
 			w.badNumber(n, t, path)
+		} else {
+			v.SetUint(u)
 		}
 	case reflect.Float32, reflect.Float64:
 		if n.kind != kindNumber {
 			w.mismatch(n, t, path)
-		} else if _, err := strconv.ParseFloat(n.text, t.Bits()); err != nil {
+		} else if f, err := strconv.ParseFloat(n.text, t.Bits()); err != nil {
 			w.badNumber(n, t, path)
+		} else {
+			v.SetFloat(f)
 		}
+	default:
+		w.fallback = true
 	}
 }
 
-func (w *walker) walkStruct(n *node, t reflect.Type, path string) {
+func (w *walker) walkStruct(n *node, t reflect.Type, v reflect.Value, path string) {
 	fields := fieldsOf(t)
 	seen := map[string]int{}
 	for _, m := range n.members {
@@ -190,7 +257,12 @@ func (w *walker) walkStruct(n *node, t reflect.Type, path string) {
 		if f.platform != "" && !strings.Contains(f.platform, "linux") && cp != "process.user.username" && m.val != nil && m.val.kind != kindNull {
 			w.problem(m.nameOff, SeverityWarning, cp, rulePlatform, strconv.Quote(f.name)+" applies only to "+f.platform+"; hako runs Linux containers and ignores it", "delete it, or move the setting to its Linux equivalent")
 		}
-		w.walk(m.val, f.typ, cp)
+		if len(f.index) != 1 {
+			w.fallback = true // embedded: encoding/json's rules, not ours
+			w.walk(m.val, f.typ, reflect.New(f.typ).Elem(), cp)
+			continue
+		}
+		w.walk(m.val, f.typ, v.Field(f.index[0]), cp)
 	}
 }
 

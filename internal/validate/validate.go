@@ -73,26 +73,29 @@ func Data(name string, data []byte, bundleDir string) *Report {
 		return r
 	}
 	w := &walker{li: li, add: add, valOff: map[string]int{}, keyOff: map[string]int{}, nulls: map[string]bool{}, misnamed: map[string]string{}}
-	w.walk(root, specType, "")
-
 	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			// Our parser accepted what encoding/json rejects: report it
-			// plainly rather than validate a half-read spec.
-			line, col := li.lineCol(int(se.Offset) - 1)
-			add(FieldError{Line: line, Col: col, Problem: "invalid JSON: " + se.Error(), Rule: ruleJSON, Severity: SeverityError})
-			r.sortProblems()
-			return r
-		case errors.As(err, &te) && len(w.typeErr) > 0:
-			// Already reported, with a better message, by the type walk.
-		default:
-			add(FieldError{Problem: "cannot decode the configuration: " + err.Error(), Rule: ruleConfig, Severity: SeverityError})
+	w.walk(root, specType, reflect.ValueOf(&s).Elem(), "")
+	if w.fallback {
+		s = specs.Spec{}
+		if err := json.Unmarshal(data, &s); err != nil {
+			var se *json.SyntaxError
+			var te *json.UnmarshalTypeError
+			switch {
+			case errors.As(err, &se):
+				// Our parser accepted what encoding/json rejects: report
+				// it plainly rather than validate a half-read spec.
+				line, col := li.lineCol(int(se.Offset) - 1)
+				add(FieldError{Line: line, Col: col, Problem: "invalid JSON: " + se.Error(), Rule: ruleJSON, Severity: SeverityError})
+				r.sortProblems()
+				return r
+			case errors.As(err, &te) && len(w.typeErr) > 0:
+				// Already reported, with a better message, by the type walk.
+			default:
+				add(FieldError{Problem: "cannot decode the configuration: " + err.Error(), Rule: ruleConfig, Severity: SeverityError})
+			}
 		}
 	}
+	r.Spec, r.Config = &s, data
 	for _, p := range w.typeErr {
 		if p == "" {
 			r.sortProblems()
@@ -111,6 +114,30 @@ func Data(name string, data []byte, bundleDir string) *Report {
 	}
 	r.sortProblems()
 	return r
+}
+
+// Decode decodes a configuration exactly as encoding/json.Unmarshal into
+// specs.Spec does (FuzzData holds the two to the same result), but without
+// encoding/json's cold start: the first decode of the spec's types in a
+// process costs encoding/json about a millisecond of reflection, and every
+// runtime command is a new process. A document that is not valid JSON, or
+// holds a value of the wrong type, gets encoding/json's error.
+func Decode(data []byte) (*specs.Spec, error) {
+	li := newLineIndex(data)
+	root, serr := parseJSON(data, li)
+	if serr == nil {
+		w := &walker{li: li, add: func(FieldError) {}, valOff: map[string]int{}, keyOff: map[string]int{}, nulls: map[string]bool{}}
+		var s specs.Spec
+		w.walk(root, specType, reflect.ValueOf(&s).Elem(), "")
+		if !w.fallback && len(w.typeErr) == 0 {
+			return &s, nil
+		}
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // suppressed reports whether a semantic problem concerns a value that
