@@ -46,7 +46,10 @@ func (r *Runtime) DefaultProcess(id string) (*specs.Process, error) {
 // Exec runs another process in a running container. In the foreground it
 // returns the process's exit code (128+N when killed by signal N).
 func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
-	sigc, ready, stop := catchSignals(!o.Detach)
+	sigc, ready, stop, err := catchSignals(!o.Detach)
+	if err != nil {
+		return -1, err
+	}
 	defer stop()
 	c, err := r.Load(id)
 	if err != nil {

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
 	"syscall"
 
 	"github.com/containerd/console"
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/sigfwd"
 )
 
 // RunOptions are the flags of `run`.
@@ -29,7 +30,10 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	if o.Detach && o.ConsoleSocket == "" {
 		o.KeepConsole = false
 	}
-	sigc, ready, stop := catchSignals(!o.Detach)
+	sigc, ready, stop, err := catchSignals(!o.Detach)
+	if err != nil {
+		return -1, err
+	}
 	defer stop()
 	cr, err := r.Create(o.CreateOptions)
 	if err != nil {
@@ -138,33 +142,16 @@ func resizeFromStdin(master *os.File) {
 	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 }
 
-// catchSignals starts catching every signal for forwarding. signal.Notify
-// costs one round trip to the Go runtime's signal thread per signal (about
-// 60 of them: milliseconds in all), so only the signals that would kill
-// hako (HUP, INT, QUIT, ABRT, TERM: a half-created container would be left
-// behind) are caught before catchSignals returns; the others, which the Go
-// runtime ignores until then, are caught in the background. ready waits for
-// the background work and must be called before the container's process
+// catchSignals starts catching every signal for forwarding (see
+// internal/sigfwd). ready must be called before the container's process
 // runs: from then on no signal is lost.
-func catchSignals(on bool) (sigc chan os.Signal, ready, stop func()) {
-	sigc = make(chan os.Signal, 64)
+func catchSignals(on bool) (sigc chan os.Signal, ready, stop func(), err error) {
 	if !on {
-		return sigc, func() {}, func() {}
+		return make(chan os.Signal), func() {}, func() {}, nil
 	}
-	signal.Notify(sigc, unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGTERM)
-	notified := make(chan struct{})
-	go func() {
-		signal.Notify(sigc)
-		close(notified)
-	}()
-	ready = func() { <-notified }
-	stop = func() {
-		// Undoing Notify is one round trip per signal again: do it in
-		// the background, as hako is about to exit anyway.
-		go func() {
-			<-notified
-			signal.Stop(sigc)
-		}()
+	c, err := sigfwd.Catch()
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return sigc, ready, stop
+	return c.C, c.Ready, c.Stop, nil
 }

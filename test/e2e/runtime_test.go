@@ -41,6 +41,14 @@ func TestRunForwardsSignalsAndReportsDeathBySignal(t *testing.T) {
 	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {
 		t.Fatalf("want exit 42 from the trapped TERM, got %v", err)
 	}
+	// A realtime signal (systemd stops on SIGRTMIN+3, 37) is forwarded too.
+	b = e.bundle([]string{"sh", "-c", "trap 'exit 43' 37; sleep 1000 & wait"}, nil)
+	cmd, pid = e.startForeground(b, "fwd-rt")
+	waitForChild(t, pid)
+	cmd.Process.Signal(syscall.Signal(37))
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 43 {
+		t.Fatalf("want exit 43 from the trapped signal 37, got %v", err)
+	}
 	b = e.bundle([]string{"sleep", "1000"}, nil)
 	cmd, _ = e.startForeground(b, "victim")
 	e.must("kill", "victim", "KILL")

@@ -1,0 +1,20 @@
+//go:build !(linux && amd64)
+
+package sigfwd
+
+import (
+	"os"
+	"os/signal"
+)
+
+// Catch starts catching every signal with os/signal (no handler of our own
+// on this architecture).
+func Catch() (*Catcher, error) {
+	c := make(chan os.Signal, 64)
+	signal.Notify(c)
+	ready := make(chan struct{})
+	close(ready)
+	return &Catcher{C: c, ready: ready, stop: func() { go signal.Stop(c) }}, nil
+}
+
+var _ = notifySync
