@@ -26,8 +26,12 @@ func notCompiled(format string, args ...any) error {
 
 // Stages are the points where the caller adds its own ops to the program.
 type Stages struct {
-	BeforeMounts func() // after the rootfs is bound and opened: wait for the cgroup, unshare the cgroup namespace
-	PrePivot     func() // after every mount and device, before pivot_root: createRuntime hooks
+	// Cgroup comes before the first cgroup or cgroup2 mount, or, when
+	// there is none, after every mount and device: wait for the cgroup,
+	// unshare the cgroup namespace. Everything before it overlaps with
+	// the parent's work on the cgroup.
+	Cgroup   func()
+	PrePivot func() // after every mount and device, before pivot_root: createRuntime hooks
 }
 
 // Compile appends to p what [Prepare], [PivotRoot] and [Finish] do, as a
@@ -91,16 +95,21 @@ func Compile(c *Config, p *sysprog.Program, st Stages) error {
 		unix.SYS_MOUNT, p.Str(c.Rootfs), p.Str(c.Rootfs), sysprog.Imm(0), sysprog.Imm(unix.MS_BIND|unix.MS_REC), sysprog.Imm(0))
 	k.root = p.Result(fixed(&Error{Step: "opening the rootfs", Destination: c.Rootfs, Field: "root.path"}),
 		unix.SYS_OPENAT, sysprog.Imm(atFDCWD), p.Str(c.Rootfs), sysprog.Imm(unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC), sysprog.Imm(0))
-	if st.BeforeMounts != nil {
-		st.BeforeMounts()
-	}
+	cgroupDone := st.Cgroup == nil
 	for _, e := range plans {
+		if !cgroupDone && (e.typ == "cgroup" || e.typ == "cgroup2") {
+			st.Cgroup()
+			cgroupDone = true
+		}
 		if err := k.mount(e, cgroups); err != nil {
 			return err
 		}
 	}
 	if err := k.devices(!devBound); err != nil {
 		return err
+	}
+	if !cgroupDone {
+		st.Cgroup()
 	}
 	if st.PrePivot != nil {
 		st.PrePivot()

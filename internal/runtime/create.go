@@ -120,14 +120,10 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		return nil, err
 	}
 	var cg cgroup.Manager
-	var cgEarly *earlyCgroup
 	var in *spawn.Init
 	defer func() {
 		if retErr == nil {
 			return
-		}
-		if cgEarly != nil {
-			cgEarly.wait()
 		}
 		if in != nil {
 			in.Process.Kill()
@@ -186,14 +182,16 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	cgEarly = startCgroup(cg, r.Systemd)
 	in, err = spawn.Start(&spawn.Options{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: s, SpecJSON: specJSON,
 		NoPivot: o.NoPivot, ExtraFiles: extra,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		Fifo:        fifo,
-		StateJSON:   hookState(sc, state.Creating, 0),
-		ApplyCgroup: cgEarly.apply,
+		Fifo:      fifo,
+		StateJSON: hookState(sc, state.Creating, 0),
+		// The parent makes the cgroup and moves the child in while the
+		// child mounts; the child waits for it only before it unshares
+		// the cgroup namespace.
+		ApplyCgroup: cg.Apply,
 		PrePivot: func(pid int) error {
 			if s.Hooks == nil {
 				return nil

@@ -238,7 +238,7 @@ func startFast(o *Options) (*Init, error) {
 		}
 	}
 	err = mount.Compile(mc, p, mount.Stages{
-		BeforeMounts: func() {
+		Cgroup: func() {
 			p.Wait(stepFail("waiting for the cgroup", ""))
 			if newCgroupNS {
 				p.Call(stepFail("creating the cgroup namespace", ""), unix.SYS_UNSHARE, sysprog.Imm(unix.CLONE_NEWCGROUP))
@@ -317,11 +317,19 @@ func startFast(o *Options) (*Init, error) {
 	if s.Process.OOMScoreAdj != nil {
 		path := "/proc/" + strconv.Itoa(in.Pid) + "/oom_score_adj"
 		if err := os.WriteFile(path, []byte(strconv.Itoa(*s.Process.OOMScoreAdj)), 0); err != nil {
+			if cerr := child.Failed(); cerr != nil {
+				return nil, childErr(cerr)
+			}
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *s.Process.OOMScoreAdj, err)
 		}
 	}
 	if o.ApplyCgroup != nil {
 		if err := o.ApplyCgroup(in.Pid); err != nil {
+			// The child may have failed first (it mounts while the
+			// cgroup is made): its reason comes first.
+			if cerr := child.Failed(); cerr != nil {
+				return nil, childErr(cerr)
+			}
 			return nil, err
 		}
 	}

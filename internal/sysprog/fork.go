@@ -149,6 +149,18 @@ func (c *Child) RecvFD(name string) (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), name), nil
 }
 
+// Failed returns the failure the child reported, if it has reported one
+// already, without waiting.
+func (c *Child) Failed() error {
+	buf := make([]byte, 8)
+	n, _, err := syscall.Recvfrom(int(c.sock.Fd()), buf, syscall.MSG_DONTWAIT|syscall.MSG_PEEK)
+	if err != nil || n != 8 {
+		return nil
+	}
+	_, _, _, err = c.recv(nil)
+	return err
+}
+
 // Continue lets the child past its next [Program.Wait].
 func (c *Child) Continue() error {
 	_, err := c.sock.Write([]byte{'G'})
