@@ -126,8 +126,8 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 			return
 		}
 		if in != nil {
-			in.Process.Kill()
-			in.Process.Wait()
+			in.Kill()
+			in.Wait()
 			if in.Console != nil {
 				in.Console.Close()
 			}

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"syscall"
 
@@ -104,8 +103,8 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, in.Pid); err != nil {
-			in.Process.Kill()
-			in.Process.Wait()
+			in.Kill()
+			in.Wait()
 			return -1, err
 		}
 	}
@@ -114,13 +113,13 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		in.Console.Close()
 		in.Console = nil
 		if err != nil {
-			in.Process.Kill()
-			in.Process.Wait()
+			in.Kill()
+			in.Wait()
 			return -1, err
 		}
 	}
 	if o.Detach {
-		in.Process.Release()
+		in.Release()
 		return 0, nil
 	}
 	var ioDone sync.WaitGroup
@@ -128,19 +127,19 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		restore := attachConsole(in.Console, &ioDone)
 		defer restore()
 	}
-	waitc := make(chan *os.ProcessState, 1)
+	waitc := make(chan exited, 1)
 	go func() {
-		ps, _ := in.Process.Wait()
-		waitc <- ps
+		ws, err := in.Wait()
+		waitc <- exited{ws, err}
 	}()
 	for {
 		select {
-		case ps := <-waitc:
+		case x := <-waitc:
 			ioDone.Wait()
 			if in.Console != nil {
 				in.Console.Close()
 			}
-			return exitCode(ps), nil
+			return x.code(), nil
 		case sig := <-sigc:
 			s := sig.(syscall.Signal)
 			switch s {

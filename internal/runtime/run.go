@@ -48,8 +48,8 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	ready()
 	if err := r.Start(c.ID); err != nil {
 		if !o.Detach {
-			cr.Init.Process.Kill()
-			cr.Init.Process.Wait()
+			cr.Init.Kill()
+			cr.Init.Wait()
 		}
 		r.Delete(c.ID, true)
 		return -1, err
@@ -59,8 +59,8 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 		return 0, nil
 	}
 	if err := cr.Init.ExecDone(); err != nil {
-		cr.Init.Process.Kill()
-		cr.Init.Process.Wait()
+		cr.Init.Kill()
+		cr.Init.Wait()
 		r.Delete(c.ID, true)
 		return -1, fmt.Errorf("container %q: %w", c.ID, err)
 	}
@@ -69,20 +69,20 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 		restore := attachConsole(cr.Init.Console, &ioDone)
 		defer restore()
 	}
-	waitc := make(chan *os.ProcessState, 1)
+	waitc := make(chan exited, 1)
 	go func() {
-		ps, _ := cr.Init.Process.Wait()
-		waitc <- ps
+		ws, err := cr.Init.Wait()
+		waitc <- exited{ws, err}
 	}()
 	for {
 		select {
-		case ps := <-waitc:
+		case x := <-waitc:
 			ioDone.Wait()
 			if cr.Init.Console != nil {
 				cr.Init.Console.Close()
 			}
 			cleanup()
-			return exitCode(ps), nil
+			return x.code(), nil
 		case sig := <-sigc:
 			s := sig.(syscall.Signal)
 			switch s {
@@ -99,17 +99,22 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	}
 }
 
-func exitCode(ps *os.ProcessState) int {
-	if ps == nil {
+// exited is how the container's process ended.
+type exited struct {
+	ws  syscall.WaitStatus
+	err error
+}
+
+// code is the exit code run and exec report: the process's, or 128+N when
+// it was killed by signal N (255 when it could not be waited for).
+func (x exited) code() int {
+	switch {
+	case x.err != nil:
 		return 255
+	case x.ws.Signaled():
+		return 128 + int(x.ws.Signal())
 	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
-		if ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ws.ExitStatus()
-	}
-	return ps.ExitCode()
+	return x.ws.ExitStatus()
 }
 
 // attachConsole connects our stdio to the pty master, putting our terminal

@@ -62,7 +62,7 @@ func StartExec(o *ExecOptions) (*Init, error) {
 		return nil, err
 	}
 	childSock.Close()
-	in := &Init{Pid: cmd.Process.Pid, Process: cmd.Process}
+	in := &Init{Pid: cmd.Process.Pid, proc: osProcess{cmd.Process}}
 	ok := false
 	defer func() {
 		if !ok {

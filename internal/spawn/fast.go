@@ -119,14 +119,14 @@ func startFast(o *Options) (*Init, error) {
 	syncFD, err := fds.high(childEnd)
 	childEnd.Close()
 	if err != nil {
-		parentEnd.Close()
+		unix.Close(parentEnd)
 		return nil, err
 	}
 	p := sysprog.New(syncFD)
-	ok := false
+	ok, started := false, false
 	defer func() {
-		if !ok {
-			parentEnd.Close()
+		if !ok && !started {
+			unix.Close(parentEnd) // else the child owns it
 		}
 	}()
 	place := func(f *os.File, to int) error {
@@ -140,7 +140,7 @@ func startFast(o *Options) (*Init, error) {
 	// Until it executes the trampoline, the child is hako: no process may
 	// reach its /proc/PID files (exe, fd, mem) without CAP_SYS_PTRACE.
 	p.Call(stepFail("prctl(PR_SET_DUMPABLE, 0)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_DUMPABLE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
-	p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(parentEnd.Fd()))
+	p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(parentEnd))
 	for i, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
 		if f != nil {
 			if err := place(f, i); err != nil {
@@ -299,18 +299,19 @@ func startFast(o *Options) (*Init, error) {
 	})
 	p.ExecThrough(stepFail("exec", proc.Args[0]), trampFD, paths, idx, proc.Args, proc.Env)
 
+	started = true // Start owns the parent's end now
 	child, err := p.Start(cloneFlags, parentEnd)
 	if err != nil {
 		return nil, &Error{Step: "starting the container's setup", Err: err}
 	}
 	fds.close()
 	fds.files = nil
-	proc0, _ := os.FindProcess(child.Pid)
-	in := &Init{Pid: child.Pid, Process: proc0}
+	in := &Init{Pid: child.Pid, proc: child}
 	defer func() {
 		if !ok {
-			proc0.Kill()
-			proc0.Wait()
+			child.Signal(syscall.SIGKILL)
+			child.Wait()
+			child.Close()
 		}
 		child.KeepAlive() // the child used the program's memory until now
 	}()

@@ -61,12 +61,39 @@ type Options struct {
 // Init is a started, ready container init.
 type Init struct {
 	Pid     int
-	Process *os.Process
 	Console *os.File // pty master when process.terminal
 
+	proc     process
 	execDone func() error // fast path: waits for the execve of the process
 	release  func()
 }
+
+// process is the init seen as a process: the setup program's child
+// (pidfd, waited for through the poller) or an os.Process (the Go init).
+type process interface {
+	Signal(syscall.Signal) error
+	Wait() (syscall.WaitStatus, error)
+	Release()
+}
+
+// osProcess adapts an os.Process started by os/exec.
+type osProcess struct{ p *os.Process }
+
+func (o osProcess) Signal(sig syscall.Signal) error { return o.p.Signal(sig) }
+func (o osProcess) Release()                        { o.p.Release() }
+func (o osProcess) Wait() (syscall.WaitStatus, error) {
+	ps, err := o.p.Wait()
+	if err != nil {
+		return 0, err
+	}
+	return ps.Sys().(syscall.WaitStatus), nil
+}
+
+// Kill sends SIGKILL to the init.
+func (in *Init) Kill() error { return in.proc.Signal(syscall.SIGKILL) }
+
+// Wait waits for the init to exit (it is hako's child) and reaps it.
+func (in *Init) Wait() (syscall.WaitStatus, error) { return in.proc.Wait() }
 
 // ExecDone waits, after start, until the container's process was executed
 // and returns why it could not be, if it could not. Call it or Release.
@@ -79,12 +106,14 @@ func (in *Init) ExecDone() error {
 	return f()
 }
 
-// Release lets go of the init without waiting for its execve.
+// Release lets go of the init, without waiting for its execve or its
+// exit.
 func (in *Init) Release() {
 	if in.release != nil {
 		in.release()
 	}
 	in.execDone, in.release = nil, nil
+	in.proc.Release()
 }
 
 // Error is a failure of the init, with the step that failed.
@@ -167,7 +196,7 @@ func Start(o *Options) (*Init, error) {
 		return nil, err
 	}
 	childSock.Close()
-	init := &Init{Pid: cmd.Process.Pid, Process: cmd.Process}
+	init := &Init{Pid: cmd.Process.Pid, proc: osProcess{cmd.Process}}
 	ok := false
 	defer func() {
 		if !ok {

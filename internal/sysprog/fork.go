@@ -21,8 +21,8 @@ func runtime_BeforeFork()
 func runtime_AfterFork()
 
 // cloneVM is clone(2) with the child running childMain(p) on stack
-// (clone_amd64.s).
-func cloneVM(flags, stack uintptr, p *Program) (pid, errno uintptr)
+// (clone_amd64.s); with CLONE_PIDFD the child's pidfd goes to *pidfd.
+func cloneVM(flags, stack uintptr, p *Program, pidfd *int32) (pid, errno uintptr)
 
 // childStackSize is the child's stack: the interpreter's frames are small
 // and fixed (every function is nosplit).
@@ -31,54 +31,72 @@ const childStackSize = 64 << 10
 // Supported reports whether programs can run on this platform.
 const Supported = true
 
-// Pair makes the socket between parent and child: the parent's end and the
-// child's end, both close-on-exec.
-func Pair() (parent, child *os.File, err error) {
+// Pair makes the socket between parent and child: the parent's end (an fd
+// that [Program.Start] takes over) and the child's end, both close-on-exec.
+func Pair() (parent int, child *os.File, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
+		return -1, nil, fmt.Errorf("socketpair: %w", err)
 	}
-	return os.NewFile(uintptr(fds[0]), "sysprog-parent"), os.NewFile(uintptr(fds[1]), "sysprog-child"), nil
+	return fds[0], os.NewFile(uintptr(fds[1]), "sysprog-child"), nil
 }
 
-// Child is a running program, seen from the parent.
+// Child is a running program, seen from the parent. Waiting on it (its
+// messages, its exit) goes through the Go runtime's poller: a goroutine
+// that waits parks instead of holding a thread in a blocking system call.
 type Child struct {
-	Pid  int
-	p    *Program
-	sock *os.File
+	Pid   int
+	p     *Program
+	sock  *os.File
+	pidfd *os.File
 }
 
 // Start clones the calling process with cloneFlags (CLONE_NEW*) and runs
-// the program in the child. sock is the parent's end of [Pair]; the caller
-// closes its copy of the child's end once Start returns.
+// the program in the child. sock is the parent's end of [Pair], which
+// Start takes over (it is closed if Start fails); the caller closes its
+// copy of the child's end once Start returns.
 //
 // The child shares the parent's memory (CLONE_VM) on a stack of its own,
 // until it executes the trampoline or exits: no page tables are copied and
 // no page is copied on write, while the parent goes on. The program must
 // therefore stay alive, and unchanged, until the child has executed (the
 // trampoline's 'R', or [Child.Done]) or has been reaped: [Child] keeps it.
-func (p *Program) Start(cloneFlags uintptr, sock *os.File) (*Child, error) {
+func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error) {
+	if err := unix.SetNonblock(sock, true); err != nil {
+		unix.Close(sock)
+		return nil, err
+	}
+	sf := os.NewFile(uintptr(sock), "sysprog-parent") // non-blocking: pollable
 	if p.stack == nil {
 		p.stack = make([]byte, childStackSize)
 	}
+	var pidfd int32 = -1
 	syscall.ForkLock.Lock()
-	pid, errno := p.fork(cloneFlags)
+	pid, errno := p.fork(cloneFlags, &pidfd)
 	syscall.ForkLock.Unlock()
 	if errno != 0 {
 		runtime.KeepAlive(p)
+		sf.Close()
 		return nil, fmt.Errorf("clone: %w", errno)
 	}
-	return &Child{Pid: pid, p: p, sock: sock}, nil
+	c := &Child{Pid: pid, p: p, sock: sf}
+	unix.CloseOnExec(int(pidfd))
+	if err := unix.SetNonblock(int(pidfd), true); err == nil {
+		c.pidfd = os.NewFile(uintptr(pidfd), "pidfd")
+	} else {
+		unix.Close(int(pidfd))
+	}
+	return c, nil
 }
 
 //go:nosplit
 //go:norace
-func (p *Program) fork(flags uintptr) (int, syscall.Errno) {
+func (p *Program) fork(flags uintptr, pidfd *int32) (int, syscall.Errno) {
 	top := uintptr(unsafe.Pointer(&p.stack[len(p.stack)-64])) &^ 15
 	// Signals stay blocked in the child (it inherits this thread's mask)
 	// until it has reset the Go runtime's handlers.
 	runtime_BeforeFork()
-	pid, errno := cloneVM(flags|syscall.CLONE_VM|uintptr(syscall.SIGCHLD), top, p)
+	pid, errno := cloneVM(flags|syscall.CLONE_VM|unix.CLONE_PIDFD|uintptr(syscall.SIGCHLD), top, p, pidfd)
 	runtime_AfterFork()
 	return int(pid), syscall.Errno(errno)
 }
@@ -87,6 +105,89 @@ func (p *Program) fork(flags uintptr) (int, syscall.Errno) {
 // child: call it after the child has been reaped or has executed.
 func (c *Child) KeepAlive() { runtime.KeepAlive(c.p) }
 
+// Signal sends sig to the child (through its pidfd: never to a process
+// that reused the pid).
+func (c *Child) Signal(sig syscall.Signal) error {
+	if c.pidfd == nil {
+		return syscall.Kill(c.Pid, sig)
+	}
+	rc, err := c.pidfd.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.PidfdSendSignal(int(fd), sig, nil, 0) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// siginfoChild is the start of the kernel's siginfo_t for SIGCHLD.
+type siginfoChild struct {
+	signo, errno, code, _ int32
+	pid                   int32
+	uid                   uint32
+	status                int32
+	_                     [100]byte
+}
+
+// Wait waits for the child (or the process it executed) to exit, reaps it
+// and returns its status. The wait parks on the pidfd in the poller.
+func (c *Child) Wait() (syscall.WaitStatus, error) {
+	if c.pidfd == nil {
+		var ws syscall.WaitStatus
+		for {
+			_, err := syscall.Wait4(c.Pid, &ws, 0, nil)
+			if err != syscall.EINTR {
+				return ws, err
+			}
+		}
+	}
+	rc, err := c.pidfd.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var info siginfoChild
+	var werr error
+	err = rc.Read(func(fd uintptr) bool {
+		info = siginfoChild{}
+		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, unix.P_PIDFD, fd, uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOHANG, 0, 0)
+		switch {
+		case e == syscall.EINTR:
+			return false
+		case e != 0:
+			werr = e
+		case info.pid == 0:
+			return false // not yet: wait until the pidfd is readable
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("waiting for pid %d: %w", c.Pid, err)
+	}
+	c.pidfd.Close() // reaped: the pid means nothing any more
+	switch info.code {
+	case 1: // CLD_EXITED
+		return syscall.WaitStatus(info.status << 8), nil
+	case 2: // CLD_KILLED
+		return syscall.WaitStatus(info.status), nil
+	case 3: // CLD_DUMPED
+		return syscall.WaitStatus(info.status | 0x80), nil
+	}
+	return 0, fmt.Errorf("waiting for pid %d: unexpected si_code %d", c.Pid, info.code)
+}
+
+// Release lets go of the child's pidfd; the child is neither waited for
+// nor signalled afterwards.
+func (c *Child) Release() {
+	if c.pidfd != nil {
+		c.pidfd.Close()
+	}
+}
+
 // ErrExited means the child exited (or executed its process) without
 // sending what the parent expected.
 var ErrExited = errors.New("the container's setup process exited early")
@@ -94,12 +195,17 @@ var ErrExited = errors.New("the container's setup process exited early")
 // recv reads one message: a token, a failure record or end of file.
 func (c *Child) recv(oob []byte) (tok byte, n, oobn int, err error) {
 	buf := make([]byte, 8)
-	for {
-		n, oobn, _, _, err = syscall.Recvmsg(int(c.sock.Fd()), buf, oob, 0)
-		if err == syscall.EINTR {
-			continue
-		}
-		break
+	rc, err := c.sock.SyscallConn()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_DONTWAIT)
+		return rerr != syscall.EAGAIN && rerr != syscall.EINTR
+	})
+	if err == nil {
+		err = rerr
 	}
 	if err != nil {
 		return 0, 0, 0, err
@@ -153,7 +259,14 @@ func (c *Child) RecvFD(name string) (*os.File, error) {
 // already, without waiting.
 func (c *Child) Failed() error {
 	buf := make([]byte, 8)
-	n, _, err := syscall.Recvfrom(int(c.sock.Fd()), buf, syscall.MSG_DONTWAIT|syscall.MSG_PEEK)
+	rc, err := c.sock.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		n, _, err = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT|syscall.MSG_PEEK)
+	})
 	if err != nil || n != 8 {
 		return nil
 	}

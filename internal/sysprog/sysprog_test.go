@@ -24,27 +24,27 @@ func start(t *testing.T, build func(p *Program, tramp int)) *started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { parent.Close() })
 	tr, err := Trampoline(int(child.Fd()), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
 	p := New(int(child.Fd()))
-	p.Call(nil, syscall.SYS_CLOSE, Imm(parent.Fd()))
+	p.Call(nil, syscall.SYS_CLOSE, Imm(parent))
 	build(p, int(tr.Fd()))
 	c, err := p.Start(0, parent)
 	child.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	return &started{c: c, prog: p}
 }
 
 func (s *started) wait(t *testing.T) syscall.WaitStatus {
 	t.Helper()
-	var ws syscall.WaitStatus
-	if _, err := syscall.Wait4(s.c.Pid, &ws, 0, nil); err != nil {
+	ws, err := s.c.Wait()
+	if err != nil {
 		t.Fatal(err)
 	}
 	return ws
@@ -166,5 +166,23 @@ func TestParentGoneMeansQuietExit(t *testing.T) {
 	s.c.Close()
 	if ws := s.wait(t); ws.ExitStatus() != 1 {
 		t.Fatalf("exit status %d, want 1", ws.ExitStatus())
+	}
+}
+
+// Signal reaches the child through its pidfd and Wait reports how it died.
+func TestSignalAndWait(t *testing.T) {
+	s := start(t, func(p *Program, tramp int) {
+		p.Signal('W')
+		p.Wait(nil)
+	})
+	if err := s.c.Expect('W'); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	ws := s.wait(t)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("wait status %v, want killed by SIGKILL", ws)
 	}
 }
