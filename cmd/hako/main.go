@@ -1,3 +1,10 @@
+// The container's CPU limit is not ours to follow (hako runs in the
+// host's cgroup and lives for milliseconds): skip the runtime's reading of
+// /proc/self/cgroup and mountinfo at every start.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command hako is an OCI container runtime with a runc-compatible command
 // line and an image-to-bundle toolkit. main only dispatches: a process
 // started as a container init (argv[0] "hako-init") goes straight to the
