@@ -152,6 +152,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		Owner:       ownerName(),
 		Annotations: s.Annotations,
 		Config:      specJSON,
+		Hooks:       s.Hooks,
 	}
 	fifoPath := filepath.Join(dir, state.FifoFile)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
@@ -187,7 +188,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		NoPivot: o.NoPivot, ExtraFiles: extra,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Fifo:      fifo,
-		StateJSON: hookState(sc, state.Creating, 0),
+		StateJSON: containerHooksState(s, sc),
 		// The parent makes the cgroup and moves the child in while the
 		// child mounts; the child waits for it only before it unshares
 		// the cgroup namespace.
@@ -364,4 +365,13 @@ func sendConsole(path string, master *os.File) error {
 		return fmt.Errorf("--console-socket %s: sending the terminal: %w", path, err)
 	}
 	return nil
+}
+
+// containerHooksState is the state createContainer and startContainer
+// hooks read, when there are any.
+func containerHooksState(s *specs.Spec, sc *state.Container) []byte {
+	if s.Hooks == nil || len(s.Hooks.CreateContainer)+len(s.Hooks.StartContainer) == 0 {
+		return nil
+	}
+	return hookState(sc, state.Creating, 0)
 }

@@ -107,12 +107,11 @@ func (r *Runtime) destroy(c *Container) error {
 			return fmt.Errorf("container %q: removing its cgroup: %w", c.ID, err)
 		}
 	}
-	s, _ := c.spec()
 	if err := r.Store.Remove(c.ID); err != nil {
 		return fmt.Errorf("container %q: removing its state: %w", c.ID, err)
 	}
-	if s != nil && s.Hooks != nil && len(s.Hooks.Poststop) > 0 {
-		if err := hooks.Run("poststop", s.Hooks.Poststop, hookState(c.Container, state.Stopped, 0)); err != nil {
+	if h := c.Hooks; h != nil && len(h.Poststop) > 0 {
+		if err := hooks.Run("poststop", h.Poststop, hookState(c.Container, state.Stopped, 0)); err != nil {
 			slog.Warn(err.Error())
 		}
 	}

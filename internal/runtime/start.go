@@ -35,12 +35,8 @@ func (r *Runtime) Start(id string) error {
 	if err := c.releaseInit(); err != nil {
 		return err
 	}
-	s, err := c.spec()
-	if err != nil {
-		return err
-	}
-	if s.Hooks != nil && len(s.Hooks.Poststart) > 0 {
-		if err := hooks.Run("poststart", s.Hooks.Poststart, hookState(c.Container, state.Running, c.InitPid)); err != nil {
+	if h := c.Hooks; h != nil && len(h.Poststart) > 0 {
+		if err := hooks.Run("poststart", h.Poststart, hookState(c.Container, state.Running, c.InitPid)); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -58,6 +59,9 @@ type Container struct {
 	// Config is the spec the container was created with (hooks, process
 	// defaults for exec), stored so a later command needs no bundle.
 	Config json.RawMessage `json:"config,omitempty"`
+	// Hooks are the config's hooks again: start and delete run them
+	// without decoding the whole config.
+	Hooks *specs.Hooks `json:"hooks,omitempty"`
 	// Started is set by `start`; Paused by `pause`.
 	Started bool `json:"started,omitempty"`
 	Paused  bool `json:"paused,omitempty"`
@@ -144,8 +148,7 @@ type notExist struct{}
 func (notExist) Error() string        { return "does not exist" }
 func (notExist) Is(target error) bool { return target == ErrNotExist }
 
-// Save writes a container's state atomically: temp file, fsync, rename,
-// fsync of the directory.
+// Save writes a container's state atomically: temp file, then rename.
 func (s *Store) Save(c *Container) error {
 	dir, err := s.Dir(c.ID)
 	if err != nil {
@@ -159,7 +162,9 @@ func (s *Store) Save(c *Container) error {
 }
 
 // WriteFileAtomic replaces path with data so that a reader sees either the
-// old or the new content, never a torn write.
+// old or the new content, never a torn write. It does not fsync: what it
+// writes (state, pid files) describes processes that do not survive a
+// crash of the machine, and an fsync costs milliseconds on a disk.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
@@ -180,9 +185,6 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := f.Chmod(mode); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
 	if err := f.Close(); err != nil {
 		return err
 	}
@@ -190,10 +192,6 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	ok = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 	return nil
 }
 
