@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hako-dev/hako/internal/cli/clibase"
+
+	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // The image verbs live in the helper binary hako-image (as git runs
@@ -71,7 +73,7 @@ func execImageHelper(verb string) error {
 		return fmt.Errorf("%s needs %w", verb, err)
 	}
 	argv := append([]string{clibase.ImageHelper}, os.Args[1:]...)
-	err = syscall.Exec(path, argv, os.Environ())
+	err = timerslack.Fork(func() error { return syscall.Exec(path, argv, os.Environ()) })
 	return fmt.Errorf("%s: running the image helper %s: %w", verb, path, err)
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 func init() { register(newPsCmd) }
@@ -51,7 +53,11 @@ keeping only the lines of processes in the container's cgroup.
 			if len(psArgs) == 0 {
 				psArgs = []string{"-ef"}
 			}
-			psOut, err := exec.Command("ps", psArgs...).Output()
+			var psOut []byte
+			err = timerslack.Fork(func() (err error) {
+				psOut, err = exec.Command("ps", psArgs...).Output()
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("running ps %s: %w", strings.Join(psArgs, " "), err)
 			}

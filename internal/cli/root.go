@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hako-dev/hako/internal/cli/clibase"
+
+	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // Globals are the flags every subcommand shares, spelled as runc spells them.
@@ -40,4 +42,7 @@ images into bundles: pull or import an image, unpack it safely, write config.jso
 }
 
 // Execute runs the CLI and returns the process exit code.
-func Execute() int { return clibase.Execute(NewRoot()) }
+func Execute() int {
+	timerslack.Raise()
+	return clibase.Execute(NewRoot())
+}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // Error is a failed hook.
@@ -74,7 +76,11 @@ func runOne(h specs.Hook, state []byte) *hookErr {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	// A hook gets the timer slack hako was started with.
+	err := timerslack.Fork(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if err == nil {
 		return nil
 	}

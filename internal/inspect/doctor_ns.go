@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // nsFiles maps the spec's namespace types to their /proc/self/ns names.
@@ -87,7 +89,7 @@ func probeUserNS() error {
 	}
 	cmd := exec.Command(bin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
-	err := cmd.Run()
+	err := timerslack.Fork(cmd.Run)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return fmt.Errorf("%s exited with %d", bin, ee.ExitCode())

@@ -18,6 +18,8 @@ import (
 	"github.com/hako-dev/hako/internal/mount"
 	"github.com/hako-dev/hako/internal/security"
 	"github.com/hako-dev/hako/internal/sysprog"
+
+	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // The fast path: the container's setup compiled into a sysprog.Program and
@@ -136,6 +138,11 @@ func startFast(o *Options) (*Init, error) {
 		}
 		p.Call(nil, unix.SYS_DUP3, sysprog.Imm(from), sysprog.Imm(to), sysprog.Imm(0))
 		return nil
+	}
+	// The child inherits hako's coarse timer slack; the container gets
+	// the one hako was started with.
+	if o := timerslack.Original(); o != 0 {
+		p.Call(stepFail("prctl(PR_SET_TIMERSLACK)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_TIMERSLACK), sysprog.Imm(o), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
 	}
 	// Until it executes the trampoline, the child is hako: no process may
 	// reach its /proc/PID files (exe, fd, mem) without CAP_SYS_PTRACE.

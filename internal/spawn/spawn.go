@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/initproto"
+
+	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // Init argv[0] and fd variable; they must match internal/containerinit.
@@ -339,7 +341,7 @@ func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 // goroutine and never serves other goroutines in foreign namespaces.
 func startJoined(cmd *exec.Cmd, join []specs.LinuxNamespace) error {
 	if len(join) == 0 {
-		return startErr(cmd.Start())
+		return startErr(timerslack.Fork(cmd.Start))
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -377,7 +379,7 @@ func startJoined(cmd *exec.Cmd, join []specs.LinuxNamespace) error {
 				return
 			}
 		}
-		errc <- startErr(cmd.Start())
+		errc <- startErr(timerslack.Fork(cmd.Start))
 	}()
 	return <-errc
 }
