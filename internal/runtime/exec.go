@@ -45,7 +45,7 @@ func (r *Runtime) DefaultProcess(id string) (*specs.Process, error) {
 // Exec runs another process in a running container. In the foreground it
 // returns the process's exit code (128+N when killed by signal N).
 func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
-	sigc, ready, stop, err := catchSignals(!o.Detach)
+	sigc, stop, err := catchSignals(!o.Detach)
 	if err != nil {
 		return -1, err
 	}
@@ -85,7 +85,6 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	ready()
 	if !c.InitAlive() {
 		return -1, fmt.Errorf("container %q: %w", id, ErrNotRunning)
 	}

@@ -30,7 +30,7 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	if o.Detach && o.ConsoleSocket == "" {
 		o.KeepConsole = false
 	}
-	sigc, ready, stop, err := catchSignals(!o.Detach)
+	sigc, stop, err := catchSignals(!o.Detach)
 	if err != nil {
 		return -1, err
 	}
@@ -45,7 +45,6 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 			r.Delete(c.ID, true)
 		}
 	}
-	ready()
 	if err := r.Start(c.ID); err != nil {
 		if !o.Detach {
 			cr.Init.Kill()
@@ -148,15 +147,15 @@ func resizeFromStdin(master *os.File) {
 }
 
 // catchSignals starts catching every signal for forwarding (see
-// internal/sigfwd). ready must be called before the container's process
-// runs: from then on no signal is lost.
-func catchSignals(on bool) (sigc chan os.Signal, ready, stop func(), err error) {
+// internal/sigfwd), before anything is created: from then on no signal is
+// lost.
+func catchSignals(on bool) (sigc chan os.Signal, stop func(), err error) {
 	if !on {
-		return make(chan os.Signal), func() {}, func() {}, nil
+		return make(chan os.Signal), func() {}, nil
 	}
 	c, err := sigfwd.Catch()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return c.C, c.Ready, c.Stop, nil
+	return c.C, c.Stop, nil
 }

@@ -9,13 +9,13 @@
 // the signal's number into a pipe, and a goroutine turns the bytes back
 // into signals.
 //
-// The signals the Go runtime needs keep its handler: the synchronous ones
-// (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), which a bug in hako
-// raises and which only the runtime can turn into a panic; SIGURG
-// (goroutine preemption) and SIGPROF; and signals 32 and 33, which the C
-// library uses. The synchronous ones are still forwarded when someone
-// sends them with kill(2), through os/signal, in the background. SIGKILL
-// and SIGSTOP cannot be caught; SIGCHLD and SIGPIPE are not forwarded.
+// The signals the Go runtime needs keep its handler: SIGURG (goroutine
+// preemption) and SIGPROF, and signals 32 and 33, which the C library
+// uses. The synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+// SIGSYS) are forwarded only when a process sent them (si_code <= 0); a
+// fault the kernel raised goes on to the Go runtime's handler, which turns
+// it into a panic as before. SIGKILL and SIGSTOP cannot be caught; SIGCHLD
+// and SIGPIPE are not forwarded.
 //
 // This package is a leaf: it imports only the standard library and
 // golang.org/x/sys/unix.

@@ -29,6 +29,7 @@ var (
 	pipeR   *os.File
 	current chan os.Signal // receives what the reader goroutine reads
 	saved   [65]sigaction  // the Go runtime's handlers, restored by Stop
+	chain   [65]uint8      // 1: a fault goes on to the saved handler (handler_amd64.s)
 )
 
 // sigaction is the kernel's struct sigaction on x86-64.
@@ -68,8 +69,11 @@ func Catch() (*Catcher, error) {
 	act := sigaction{handler: handlerAddr(), flags: saSiginfo | saOnstack | saRestart | saRestorer, restorer: restorerAddr(), mask: ^uint64(0)}
 	var installed []int
 	for sig := 1; sig < 65; sig++ {
-		if !forwarded(sig) {
+		if !forwarded(sig) && !synchronous(sig) {
 			continue
+		}
+		if synchronous(sig) {
+			chain[sig] = 1
 		}
 		if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), uintptr(unsafe.Pointer(&saved[sig])), 8, 0, 0); e != 0 {
 			restore(installed)
@@ -78,13 +82,11 @@ func Catch() (*Catcher, error) {
 		}
 		installed = append(installed, sig)
 	}
-	ready, stopSync := notifySync(c)
-	return &Catcher{C: c, ready: ready, stop: func() {
+	return &Catcher{C: c, stop: func() {
 		mu.Lock()
 		defer mu.Unlock()
 		restore(installed)
 		current = nil
-		stopSync()
 	}}, nil
 }
 

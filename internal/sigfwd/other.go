@@ -12,9 +12,5 @@ import (
 func Catch() (*Catcher, error) {
 	c := make(chan os.Signal, 64)
 	signal.Notify(c)
-	ready := make(chan struct{})
-	close(ready)
-	return &Catcher{C: c, ready: ready, stop: func() { go signal.Stop(c) }}, nil
+	return &Catcher{C: c, stop: func() { go signal.Stop(c) }}, nil
 }
-
-var _ = notifySync

@@ -19,15 +19,14 @@ func expect(t *testing.T, c *Catcher, want syscall.Signal) {
 	}
 }
 
-// Signals sent to the process arrive on C: one of the handler's (USR1, a
-// realtime signal as systemd uses for shutdown) and one the Go runtime
-// keeps (SIGSYS, sent with kill).
+// Signals sent to the process arrive on C: USR1, a realtime signal as
+// systemd uses for shutdown, WINCH, and a synchronous one (SIGSYS) when a
+// process sends it.
 func TestCatchForwardsSignals(t *testing.T) {
 	c, err := Catch()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Ready()
 	if _, err := Catch(); err == nil {
 		t.Error("a second Catch while the first is active succeeded")
 	}
@@ -55,4 +54,29 @@ func TestCatchForwardsSignals(t *testing.T) {
 	defer c2.Stop()
 	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
 	expect(t, c2, syscall.SIGUSR2)
+}
+
+// A fault the kernel raises while signals are caught is still the Go
+// runtime's: a nil dereference panics (and can be recovered), it is not
+// forwarded.
+func TestFaultsStayPanics(t *testing.T) {
+	c, err := Catch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	var p *struct{ x int }
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Fatal("a nil dereference did not panic")
+			}
+		}()
+		p.x = 1
+	}()
+	select {
+	case sig := <-c.C:
+		t.Fatalf("the fault was forwarded as %v", sig)
+	default:
+	}
 }
