@@ -18,20 +18,24 @@ import (
 
 // childMain is where the child starts (clone_amd64.s).
 //
+// The child runs with every signal blocked (it was cloned so): a handler
+// of the parent's Go runtime must never run here. SIGKILL still works, a
+// fault still kills it, and execve gives the new program default handlers;
+// the trampoline unblocks signals, and opExecve calls resetSignals first.
+//
 //go:nosplit
 //go:norace
 func childMain(p *Program) {
-	resetSignals()
 	p.runChild()
 }
 
 // resetSignals gives back to the kernel's default every signal the Go
 // runtime handles (one it ignores stays ignored, as it does across
-// execve), then unblocks every signal: the child was cloned with all of
-// them blocked, as a handler of the parent's runtime must never run here.
+// execve), then unblocks every signal.
 //
 //go:nosplit
 //go:norace
+//go:noinline
 func resetSignals() {
 	var act, old [4]uintptr // struct sigaction: handler, flags, restorer, mask
 	for sig := uintptr(1); sig < 65; sig++ {
@@ -107,6 +111,7 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		return r, e, 0
 	case opExecve:
 		path := *(*uintptr)(unsafe.Add(o.args[0].ptr, a[1]*unsafe.Sizeof(uintptr(0))))
+		resetSignals()
 		_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, path, a[2], a[3])
 		return 0, e, 0
 	case opExecTramp:

@@ -5,6 +5,7 @@ package sysprog
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -184,5 +185,25 @@ func TestSignalAndWait(t *testing.T) {
 	ws := s.wait(t)
 	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("wait status %v, want killed by SIGKILL", ws)
+	}
+}
+
+// The child runs with every signal blocked; the process the trampoline
+// executes starts with none blocked (grep, not a shell: shells reset their
+// mask themselves).
+func TestTrampolineUnblocksSignals(t *testing.T) {
+	grep, err := exec.LookPath("grep")
+	if err != nil {
+		t.Skip("no grep")
+	}
+	s := start(t, func(p *Program, tramp int) {
+		idx := p.FindExec(nil, []string{grep})
+		p.ExecThrough(nil, tramp, []string{grep}, idx, []string{"grep", "-q", "^SigBlk:[[:space:]]*0*$", "/proc/self/status"}, nil)
+	})
+	if err := s.c.Expect('R'); err != nil {
+		t.Fatal(err)
+	}
+	if ws := s.wait(t); ws.ExitStatus() != 0 {
+		t.Fatalf("grep exited %d: the executed process has blocked signals", ws.ExitStatus())
 	}
 }

@@ -15,6 +15,9 @@ import (
 // own process: a static ELF of about 300 bytes in a sealed memfd, generated
 // here. It
 //
+//  0. unblocks every signal: the setup child ran with all of them blocked
+//     (it shares the parent's memory until this execve, so no handler of
+//     the parent's Go runtime may run in it);
 //  1. marks the report socket (fd sync) close-on-exec and sends the
 //     token 'R' on it: the container is set up;
 //  2. when fifo >= 0, opens /proc/self/fd/<fifo> (the exec fifo, kept as an
@@ -40,6 +43,8 @@ func trampolineCode(sync, fifo int32, addr func(off int) uint64) (code, data []b
 	data = []byte("R0")
 	fifoPath := len(data)
 	data = append(data, []byte(fmt.Sprintf("/proc/self/fd/%d\x00", fifo))...)
+	noSignals := len(data)
+	data = append(data, make([]byte, 8)...) // an empty sigset_t
 	var c []byte
 	var fails []int // offsets of rel32 jumps to patch to the failure block
 	jsFail := func() {
@@ -47,16 +52,22 @@ func trampolineCode(sync, fifo int32, addr func(off int) uint64) (code, data []b
 		c = append(c, 0x0f, 0x88, 0, 0, 0, 0) // js fail (rel32)
 		fails = append(fails, len(c)-4)
 	}
-	c = imm32(append(c, 0xbf), sync)            // mov edi, sync
-	c = append(c, 0xbe, 0x02, 0x00, 0x00, 0x00) // mov esi, F_SETFD
-	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00) // mov edx, FD_CLOEXEC
-	c = append(c, 0xb8, 0x48, 0x00, 0x00, 0x00) // mov eax, SYS_fcntl (72)
-	c = append(c, 0x0f, 0x05)                   // syscall
-	c = imm32(append(c, 0xbf), sync)            // mov edi, sync
-	c = imm64(append(c, 0x48, 0xbe), addr(0))   // mov rsi, &"R"
-	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00) // mov edx, 1
-	c = append(c, 0xb8, 0x01, 0x00, 0x00, 0x00) // mov eax, SYS_write (1)
-	c = append(c, 0x0f, 0x05)                   // syscall
+	c = append(c, 0xbf, 0x02, 0x00, 0x00, 0x00)       // mov edi, SIG_SETMASK
+	c = imm64(append(c, 0x48, 0xbe), addr(noSignals)) // mov rsi, &empty set
+	c = append(c, 0x31, 0xd2)                         // xor edx, edx
+	c = append(c, 0x41, 0xba, 0x08, 0x00, 0x00, 0x00) // mov r10d, 8
+	c = append(c, 0xb8, 0x0e, 0x00, 0x00, 0x00)       // mov eax, SYS_rt_sigprocmask (14)
+	c = append(c, 0x0f, 0x05)                         // syscall
+	c = imm32(append(c, 0xbf), sync)                  // mov edi, sync
+	c = append(c, 0xbe, 0x02, 0x00, 0x00, 0x00)       // mov esi, F_SETFD
+	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00)       // mov edx, FD_CLOEXEC
+	c = append(c, 0xb8, 0x48, 0x00, 0x00, 0x00)       // mov eax, SYS_fcntl (72)
+	c = append(c, 0x0f, 0x05)                         // syscall
+	c = imm32(append(c, 0xbf), sync)                  // mov edi, sync
+	c = imm64(append(c, 0x48, 0xbe), addr(0))         // mov rsi, &"R"
+	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00)       // mov edx, 1
+	c = append(c, 0xb8, 0x01, 0x00, 0x00, 0x00)       // mov eax, SYS_write (1)
+	c = append(c, 0x0f, 0x05)                         // syscall
 	jsFail()
 	if fifo >= 0 {
 		c = imm64(append(c, 0x48, 0xbf), addr(fifoPath)) // mov rdi, &"/proc/self/fd/N"
