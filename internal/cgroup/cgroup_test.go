@@ -3,6 +3,8 @@ package cgroup
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,5 +201,41 @@ func TestMode(t *testing.T) {
 	switch {
 	case st.unified && m != ModeV2, !st.unified && st.hybrid && m != ModeHybrid, !st.unified && !st.hybrid && m != ModeV1:
 		t.Errorf("Mode() = %q, but cgroup.controllers at the root: %v, at unified/: %v", m, st.unified, st.hybrid)
+	}
+}
+
+// makeDirs reports exactly the directories it made, parents first, and
+// never one that existed (Destroy removes what it reports).
+func TestMakeDirsReportsWhatItMade(t *testing.T) {
+	root := t.TempDir()
+	existing := filepath.Join(root, "hako")
+	if err := os.Mkdir(existing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{
+		"memory": filepath.Join(existing, "c1"),
+		"pids":   filepath.Join(root, "new", "deeper", "c1"),
+		"":       "",
+	}
+	got := makeDirs(paths)
+	want := []string{filepath.Join(root, "new"), filepath.Join(existing, "c1"), filepath.Join(root, "new", "deeper"), filepath.Join(root, "new", "deeper", "c1")}
+	slices.Sort(want)
+	sorted := slices.Clone(got)
+	slices.Sort(sorted)
+	if !slices.Equal(sorted, want) {
+		t.Fatalf("makeDirs made %v, want %v", got, want)
+	}
+	for i, d := range got {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			t.Errorf("%s was not made: %v", d, err)
+		}
+		for _, later := range got[i+1:] {
+			if strings.HasPrefix(d, later+"/") {
+				t.Errorf("%s listed before its parent %s", d, later)
+			}
+		}
+	}
+	if again := makeDirs(paths); len(again) != 0 {
+		t.Errorf("a second makeDirs made %v, want nothing (all existed)", again)
 	}
 }

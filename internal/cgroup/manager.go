@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,7 +70,7 @@ func (f *fsManager) where() string {
 
 func (f *fsManager) Apply(pid int) (retErr error) {
 	if !f.cg.Systemd {
-		f.created = missingDirs(f.m.GetPaths())
+		f.created = makeDirs(f.m.GetPaths())
 	}
 	defer func() {
 		if retErr != nil {
@@ -232,22 +231,38 @@ func (f *fsManager) Exists() bool { return f.m.Exists() }
 
 func (f *fsManager) Path(controller string) string { return f.m.Path(controller) }
 
-// missingDirs lists the directories that creating paths will make: each path
-// and its missing parents, parents first, without duplicates.
-func missingDirs(paths map[string]string) []string {
-	seen := map[string]bool{}
+// makeDirs creates the cgroup directories of paths, with their missing
+// parents, and lists the ones it made, parents first, without duplicates:
+// Destroy removes exactly those. (Creating them here, where each mkdir
+// tells whether the directory existed, costs one syscall per directory;
+// looking first and letting the library create them cost three.) A
+// directory it cannot make is left to the library, which knows when to
+// ignore the error (rootless) and how to explain it.
+func makeDirs(paths map[string]string) []string {
 	var out []string
-	for _, p := range paths {
-		var chain []string
-		for d := p; d != "/" && d != "." && !seen[d]; d = filepath.Dir(d) {
-			if _, err := os.Lstat(d); err == nil {
-				break
-			}
-			chain = append(chain, d)
+	made := map[string]bool{}
+	var mk func(d string) bool
+	mk = func(d string) bool {
+		if d == "/" || d == "." || made[d] {
+			return true
 		}
-		for i := len(chain) - 1; i >= 0; i-- {
-			seen[chain[i]] = true
-			out = append(out, chain[i])
+		err := unix.Mkdir(d, 0o755)
+		if err == unix.ENOENT && mk(filepath.Dir(d)) {
+			err = unix.Mkdir(d, 0o755)
+		}
+		switch err {
+		case nil:
+			made[d] = true
+			out = append(out, d)
+			return true
+		case unix.EEXIST:
+			return true
+		}
+		return false
+	}
+	for _, p := range paths {
+		if p != "" {
+			mk(p)
 		}
 	}
 	// Parents before children across controllers too.
