@@ -250,7 +250,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 			return nil, err
 		}
 	}
-	c := &Container{Container: sc, Status: state.Created, dir: dir}
+	c := &Container{Container: sc, Status: state.Created, dir: dir, cg: cg}
 	return &Created{Container: c, Init: in}, nil
 }
 

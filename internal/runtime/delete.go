@@ -16,18 +16,27 @@ import (
 
 // Delete removes a stopped container; with force it kills a live one first.
 // A container that is not stopped is left untouched without force.
-func (r *Runtime) Delete(id string, force bool) error {
+func (r *Runtime) Delete(id string, force bool) error { return r.delete(id, force, nil) }
+
+// delete deletes id; known, when given, is the container as this process
+// created it (run), which spares reading it back.
+func (r *Runtime) delete(id string, force bool, known *Container) error {
 	unlock, err := r.Store.Lock(id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	c, err := r.Load(id)
-	if errors.Is(err, state.ErrNotExist) {
-		return r.deleteDebris(id, force, err)
-	}
-	if err != nil {
-		return err
+	c := known
+	if c != nil {
+		c.Status = c.liveStatus()
+	} else {
+		c, err = r.Load(id)
+		if errors.Is(err, state.ErrNotExist) {
+			return r.deleteDebris(id, force, err)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if c.Status != state.Stopped {
 		if !force {

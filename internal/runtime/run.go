@@ -42,15 +42,15 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	c := cr.Container
 	cleanup := func() {
 		if !o.Keep {
-			r.Delete(c.ID, true)
+			r.delete(c.ID, true, c)
 		}
 	}
-	if err := r.Start(c.ID); err != nil {
+	if err := r.start(c.ID, c); err != nil {
 		if !o.Detach {
 			cr.Init.Kill()
 			cr.Init.Wait()
 		}
-		r.Delete(c.ID, true)
+		r.delete(c.ID, true, c)
 		return -1, err
 	}
 	if o.Detach {
@@ -60,7 +60,7 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	if err := cr.Init.ExecDone(); err != nil {
 		cr.Init.Kill()
 		cr.Init.Wait()
-		r.Delete(c.ID, true)
+		r.delete(c.ID, true, c)
 		return -1, fmt.Errorf("container %q: %w", c.ID, err)
 	}
 	var ioDone sync.WaitGroup

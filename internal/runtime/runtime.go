@@ -57,6 +57,7 @@ type Container struct {
 	*state.Container
 	Status state.Status
 	dir    string
+	cg     cgroup.Manager // set by Create: run starts and deletes without reading it back
 }
 
 // OCIState is the JSON `hako state` prints (OCI runtime spec "State").
@@ -148,6 +149,9 @@ func (c *Container) spec() (*specs.Spec, error) {
 }
 
 func (c *Container) cgroup() (cgroup.Manager, error) {
+	if c.cg != nil {
+		return c.cg, nil
+	}
 	if len(c.Cgroup) == 0 {
 		return nil, nil
 	}

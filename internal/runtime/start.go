@@ -12,14 +12,20 @@ import (
 )
 
 // Start lets a created container's init execve its process.
-func (r *Runtime) Start(id string) error {
+func (r *Runtime) Start(id string) error { return r.start(id, nil) }
+
+// start starts id; known, when given, is the container as this process
+// created it (run), which spares reading it back.
+func (r *Runtime) start(id string, known *Container) error {
 	unlock, err := r.Store.Lock(id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	c, err := r.Load(id)
-	if err != nil {
+	c := known
+	if c != nil {
+		c.Status = c.liveStatus()
+	} else if c, err = r.Load(id); err != nil {
 		return err
 	}
 	if c.Status != state.Created {
