@@ -167,7 +167,6 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		Created:     time.Now().UTC(),
 		Owner:       ownerName(),
 		Annotations: s.Annotations,
-		Config:      specJSON,
 		Hooks:       s.Hooks,
 	}
 	fifoPath := filepath.Join(dir, state.FifoFile)
@@ -241,6 +240,9 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		}
 		in.Console.Close()
 		in.Console = nil
+	}
+	if err := r.Store.SaveConfig(o.ID, specJSON); err != nil {
+		return nil, err
 	}
 	if err := r.Store.Save(sc); err != nil {
 		return nil, err

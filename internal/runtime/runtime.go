@@ -138,10 +138,16 @@ func (r *Runtime) List() ([]*Container, error) {
 }
 
 func (c *Container) spec() (*specs.Spec, error) {
-	if len(c.Config) == 0 {
-		return &specs.Spec{}, nil
+	data := []byte(c.Config)
+	if len(data) == 0 {
+		var err error
+		if data, err = os.ReadFile(filepath.Join(c.dir, state.ConfigFile)); errors.Is(err, os.ErrNotExist) {
+			return &specs.Spec{}, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("container %q: stored config: %w", c.ID, err)
+		}
 	}
-	s, err := validate.Decode(c.Config)
+	s, err := validate.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("container %q: stored config: %w", c.ID, err)
 	}

@@ -30,8 +30,11 @@ const (
 // File names inside a container's directory.
 const (
 	StateFile = "state.json"
-	FifoFile  = "exec.fifo"
-	LockFile  = "lock"
+	// ConfigFile holds the config the container was created with, as
+	// read (state.json stays small: every command reads it).
+	ConfigFile = "config.json"
+	FifoFile   = "exec.fifo"
+	LockFile   = "lock"
 )
 
 // ErrNotExist is returned for an unknown container; its text keeps the
@@ -56,8 +59,9 @@ type Container struct {
 	Cgroup json.RawMessage `json:"cgroup,omitempty"`
 	// Namespaces maps namespace type to the path that holds it (for exec).
 	Namespaces map[string]string `json:"namespaces,omitempty"`
-	// Config is the spec the container was created with (hooks, process
-	// defaults for exec), stored so a later command needs no bundle.
+	// Config is the spec the container was created with, as state.json
+	// held it before ConfigFile existed; new containers keep it in
+	// ConfigFile.
 	Config json.RawMessage `json:"config,omitempty"`
 	// Hooks are the config's hooks again: start and delete run them
 	// without decoding the whole config.
@@ -147,6 +151,16 @@ type notExist struct{}
 
 func (notExist) Error() string        { return "does not exist" }
 func (notExist) Is(target error) bool { return target == ErrNotExist }
+
+// SaveConfig writes the config a container was created with (before its
+// state: a container whose state exists has its config).
+func (s *Store) SaveConfig(id string, config []byte) error {
+	dir, err := s.Dir(id)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, ConfigFile), config, 0o600)
+}
 
 // Save writes a container's state atomically: temp file, then rename.
 func (s *Store) Save(c *Container) error {
