@@ -25,6 +25,9 @@ var nsFlagNames = map[int]string{
 func (c *checker) checkHost() {
 	if c.s.Linux != nil {
 		for i, ns := range c.s.Linux.Namespaces {
+			if ns.Path == "" {
+				continue // nothing on the host to look at (and no regexp to compile)
+			}
 			if m := procNSPath().FindStringSubmatch(ns.Path); m != nil && !contains(nsFileNames[string(ns.Type)], m[1]) {
 				continue // the name already says it is the wrong type
 			}

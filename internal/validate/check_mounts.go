@@ -19,6 +19,7 @@ var mountOptions = []string{
 	"rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
 	"rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave",
 	"strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable", "idmap", "ridmap",
+	"newinstance", // devpts: passed to the filesystem, as runc spec writes it
 }
 
 func isBind(m specs.Mount) bool {
