@@ -85,3 +85,24 @@ func TestWriteMovesNothing(t *testing.T) {
 		t.Fatalf("%s does not list this process (%d)", p, os.Getpid())
 	}
 }
+
+// The first create of a state root is alone; one that starts while it
+// runs is not; once both are done, the next one is alone again.
+func TestClaimSeesConcurrentCreates(t *testing.T) {
+	dir := t.TempDir()
+	alone1, release1 := claim(dir)
+	if !alone1 {
+		t.Fatal("the first create is not alone")
+	}
+	alone2, release2 := claim(dir)
+	if alone2 {
+		t.Error("a create that started during another one is alone")
+	}
+	release1()
+	release2()
+	alone3, release3 := claim(dir)
+	defer release3()
+	if !alone3 {
+		t.Error("a create after the others ended is not alone")
+	}
+}

@@ -53,7 +53,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		return nil, err
 	}
 	if !r.Systemd {
-		cgwarm.Start()
+		defer cgwarm.Start(r.Store.Root)()
 	}
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
