@@ -35,14 +35,11 @@ func Start(dir string) (release func()) {
 	return release
 }
 
-// claimFile is where creates of one state root see each other; '~' cannot
-// be part of a container id, so no container directory can take its name.
-const claimFile = "~creating"
-
-// claim takes a shared lock on dir's claim file for the caller's create
-// and reports whether no other create holds one.
+// claim takes a shared flock on the state root dir itself (no file is
+// added to it) for the caller's create and reports whether no other create
+// holds one.
 func claim(dir string) (alone bool, release func()) {
-	fd, err := unix.Open(filepath.Join(dir, claimFile), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return true, func() {}
 	}

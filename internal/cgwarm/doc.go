@@ -14,7 +14,7 @@
 // the init; the real move of the init, a few milliseconds later, finds the
 // lock warm. Nothing changes in any cgroup; every error is ignored.
 //
-// When several creates run at once (a shared flock on the state root's
-// .creating file tells), the lock is warm anyway and Start does not add
-// a writer.
+// When several creates run at once (each holds a shared flock on the
+// state root directory), the lock is warm anyway and Start does not add a
+// writer.
 package cgwarm

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +21,7 @@ import (
 // goRunc is hako driven by containerd's client library, as containerd's
 // shim drives runc.
 func (e *env) goRunc() (*runc.Runc, string) {
+	runc.Monitor = waitLaterMonitor{}
 	logFile := filepath.Join(e.t.TempDir(), "log.json")
 	return &runc.Runc{Command: e.bin, Root: e.root, Log: logFile, LogFormat: runc.JSON}, logFile
 }
@@ -160,4 +164,37 @@ func TestGoRuncKillAllAndFailures(t *testing.T) {
 	if list, _ := r.List(ctx); len(list) != 0 {
 		t.Errorf("failed create left %+v", list)
 	}
+}
+
+// waitLaterMonitor is go-runc's process monitor as containerd's shim has
+// it: the command is waited for (exec.Cmd.Wait: reaped, its pipes closed)
+// only when go-runc asks, after it has read the output. go-runc's default
+// monitor waits in the background at once, so a command that exits before
+// go-runc reads its stdout (`events --stats`, in Stats) has its pipe
+// closed under the reader: "read |0: file already closed".
+type waitLaterMonitor struct{}
+
+func (waitLaterMonitor) Start(c *exec.Cmd) (chan runc.Exit, error) {
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return make(chan runc.Exit, 1), nil
+}
+
+func (m waitLaterMonitor) StartLocked(c *exec.Cmd) (chan runc.Exit, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return m.Start(c)
+}
+
+func (waitLaterMonitor) Wait(c *exec.Cmd, _ chan runc.Exit) (int, error) {
+	err := c.Wait()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ee):
+		return ee.ExitCode(), nil
+	}
+	return 255, err
 }
