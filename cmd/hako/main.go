@@ -13,12 +13,20 @@ package main
 
 import (
 	"os"
+	"runtime"
 
 	"github.com/hako-dev/hako/internal/cli"
 	"github.com/hako-dev/hako/internal/containerinit"
 )
 
 func main() {
+	// One P: hako is a short-lived process that mostly waits in system
+	// calls; a second P only woke spinning threads. With 20 containers
+	// created at once on 2 CPUs, 302 -> 274 ms; a single run: 0.9 ms less
+	// CPU, 0.1 ms more wall (the cgroup setup that overlaps the compile
+	// then runs when the main goroutine blocks). Measured with hyperfine
+	// and interleaved runs, medians.
+	runtime.GOMAXPROCS(1)
 	if containerinit.IsInit() {
 		containerinit.Main()
 	}
