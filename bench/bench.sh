@@ -94,25 +94,32 @@ per_round=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 many_per_round=$(( (MANY_RUNS + ROUNDS - 1) / ROUNDS ))
 hf() { hyperfine -N --style basic --warmup 3 "$@" >&2; }
 
+# The order rotates from round to round: whoever runs first in a group
+# also pays for the deferred kernel work the group before left behind
+# (network namespaces and cgroups are torn down by kernel workers after
+# their containers are gone), so no runtime may always be first.
+runtimes=(hako runc crun)
 for round in $(seq "$ROUNDS"); do
 	echo "bench: round $round of $ROUNDS" >&2
+	k=$(( (round - 1) % 3 ))
+	order=("${runtimes[@]:k}" "${runtimes[@]:0:k}")
 	args=()
-	for rt in hako runc crun; do
+	for rt in "${order[@]}"; do
 		args+=(-n "a/$rt" "${!rt} --root $roots/$rt run --bundle $bundle a")
 	done
 	hf --runs "$per_round" --export-json "$res/a-$round.json" "${args[@]}"
 	args=()
-	for rt in hako runc crun; do
+	for rt in "${order[@]}"; do
 		args+=(-n "b/$rt" "$driver cycle ${!rt} $roots/$rt $bundle b")
 	done
 	hf --runs "$per_round" --export-json "$res/b-$round.json" "${args[@]}"
 	args=()
-	for rt in hako runc crun; do
+	for rt in "${order[@]}"; do
 		args+=(-n "c/$rt" "$driver many $MANY ${!rt} $roots/$rt $bundle c")
 	done
 	hf --runs "$many_per_round" --export-json "$res/c-$round.json" "${args[@]}"
 	args=()
-	for rt in hako runc crun; do
+	for rt in "${order[@]}"; do
 		args+=(-n "e/$rt" "${!rt} --root $roots/$rt exec e /bin/true")
 	done
 	hf --runs "$per_round" --export-json "$res/e-$round.json" "${args[@]}"

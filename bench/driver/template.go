@@ -45,7 +45,10 @@ bench; do not edit it by hand.
 - **(e)** ` + "`RUNTIME --root R exec e /bin/true`" + ` in a container started once
   with ` + "`run -d`" + ` (busybox ` + "`sleep`" + `), timed by ` + "`hyperfine -N`" + `.
 - Each hyperfine benchmark runs in several rounds, alternating the runtimes,
-  so that a change of load on a shared machine falls on all of them alike.
+  so that a change of load on a shared machine falls on all of them alike;
+  the order rotates from round to round, as whoever runs first in a group
+  also pays for the kernel's deferred teardown (network namespaces,
+  cgroups) of the group before.
 
 ## Reproduce
 
