@@ -150,7 +150,7 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 				}
 				continue
 			}
-			unix.Kill(in.Pid, s)
+			in.Signal(s)
 		}
 	}
 }

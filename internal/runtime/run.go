@@ -93,7 +93,7 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 				}
 				continue
 			}
-			unix.Kill(cr.Init.Pid, s)
+			cr.Init.Signal(s)
 		}
 	}
 }

@@ -94,6 +94,10 @@ func (o osProcess) Wait() (syscall.WaitStatus, error) {
 // Kill sends SIGKILL to the init.
 func (in *Init) Kill() error { return in.proc.Signal(syscall.SIGKILL) }
 
+// Signal sends sig to the init; once Wait has reaped it, never to a
+// process that reused its pid (the setup program's child is a pidfd).
+func (in *Init) Signal(sig syscall.Signal) error { return in.proc.Signal(sig) }
+
 // Wait waits for the init to exit (it is hako's child) and reaps it.
 func (in *Init) Wait() (syscall.WaitStatus, error) { return in.proc.Wait() }
 

@@ -94,7 +94,7 @@ func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error) {
 func (p *Program) fork(flags uintptr, pidfd *int32) (int, syscall.Errno) {
 	top := uintptr(unsafe.Pointer(&p.stack[len(p.stack)-64])) &^ 15
 	// Signals stay blocked in the child (it inherits this thread's mask)
-	// until it has reset the Go runtime's handlers.
+	// until the trampoline unblocks them.
 	runtime_BeforeFork()
 	pid, errno := cloneVM(flags|syscall.CLONE_VM|unix.CLONE_PIDFD|uintptr(syscall.SIGCHLD), top, p, pidfd)
 	runtime_AfterFork()
