@@ -115,22 +115,6 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		}
 	}
 
-	// The cgroup manager's setup (it looks up every hierarchy's mount)
-	// runs while the state directory is made and the setup program is
-	// compiled; spawn's ApplyCgroup hook takes the result.
-	type newCgroup struct {
-		cg  cgroup.Manager
-		err error
-	}
-	cgc := make(chan newCgroup, 1)
-	go func() {
-		m, err := cgroup.New(cgroup.Config{
-			Path: s.Linux.CgroupsPath, ID: o.ID, Systemd: r.Systemd, Rootless: os.Geteuid() != 0,
-			Resources: s.Linux.Resources, Devices: s.Linux.Devices,
-		})
-		cgc <- newCgroup{m, err}
-	}()
-
 	dir, err := r.Store.Create(o.ID)
 	if err != nil {
 		return nil, err
@@ -187,6 +171,13 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	}
 	defer fifo.Close()
 
+	cg, err = cgroup.New(cgroup.Config{
+		Path: s.Linux.CgroupsPath, ID: o.ID, Systemd: r.Systemd, Rootless: os.Geteuid() != 0,
+		Resources: s.Linux.Resources, Devices: s.Linux.Devices,
+	})
+	if err != nil {
+		return nil, err
+	}
 	extra, err := preservedFiles(listen + o.PreserveFDs)
 	if err != nil {
 		return nil, err
@@ -200,14 +191,10 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		// The parent makes the cgroup and moves the child in while the
 		// child mounts; the child waits for it only before it unshares
 		// the cgroup namespace.
-		ApplyCgroup: func(pid int) error {
-			n := <-cgc
-			if n.err != nil {
-				return n.err
-			}
-			cg = n.cg // Apply removes what it made if it fails; Destroy again is harmless
-			return cg.Apply(pid)
-		},
+		// The parent makes the cgroup and moves the child in while the
+		// child mounts; the child waits for it only before it unshares
+		// the cgroup namespace.
+		ApplyCgroup: cg.Apply,
 		PrePivot: func(pid int) error {
 			if s.Hooks == nil {
 				return nil
