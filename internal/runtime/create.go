@@ -191,9 +191,6 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		// The parent makes the cgroup and moves the child in while the
 		// child mounts; the child waits for it only before it unshares
 		// the cgroup namespace.
-		// The parent makes the cgroup and moves the child in while the
-		// child mounts; the child waits for it only before it unshares
-		// the cgroup namespace.
 		ApplyCgroup: cg.Apply,
 		PrePivot: func(pid int) error {
 			if s.Hooks == nil {
