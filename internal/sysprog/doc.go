@@ -4,11 +4,13 @@
 // raw system calls whose arguments are constants, registers (the results
 // of earlier calls: file descriptors) or pointers into memory the parent
 // prepared beforehand (paths, mount options, capability sets, a seccomp
-// BPF program, argv and envp). [Program.Start] clones the parent with fork
-// semantics (the child gets its own copy of memory and a single thread)
-// and the child runs the program with nothing but raw syscalls — no
-// allocation, no scheduler, no stack growth — and finally execve(2)s the
-// container's process.
+// BPF program, argv and envp). [Program.Start] clones the parent into a
+// single-threaded child that shares the parent's memory (CLONE_VM) but runs
+// on a stack of its own, with every signal blocked; the child runs the
+// program with nothing but raw syscalls — no allocation, no scheduler, no
+// stack growth, no use of the parent's g — and finally execve(2)s the
+// container's process (through the trampoline, which unblocks signals).
+// The parent leaves the program's memory alone until then.
 //
 // Why: runc re-executes itself inside the container, so every start pays
 // for a second Go runtime booting, for decoding the configuration again,
@@ -24,8 +26,8 @@
 // error its compiler attached to that op, so that a failure names the
 // configuration field that caused it.
 //
-// Everything the child runs is marked //go:nosplit: after the fork, the Go
-// runtime must not be entered.
+// Everything the child runs is marked //go:nosplit: after the clone, the
+// Go runtime must not be entered.
 //
 // This package is a leaf: it imports only the standard library and
 // golang.org/x/sys/unix.
