@@ -28,7 +28,7 @@ import (
 // When a step fails it sends the errno (4 bytes) on the report socket and
 // exits with status 127.
 //
-// It exists for CVE-2019-5736. The setup child is a fork of hako, so its
+// It exists for CVE-2019-5736. The setup child is a clone of hako, so its
 // /proc/self/exe is the hako binary on the host. Had it waited for start,
 // or executed the container's process directly, a process of the container
 // could open the host binary through /proc/PID/exe (a created container's
