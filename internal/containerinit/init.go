@@ -128,18 +128,8 @@ func run(conn *initproto.Conn) error {
 			return step("creating the cgroup namespace", err)
 		}
 	}
-	mc := &mount.Config{
-		Rootfs:        cfg.Rootfs,
-		Readonly:      s.Root != nil && s.Root.Readonly,
-		Propagation:   s.Linux.RootfsPropagation,
-		Mounts:        s.Mounts,
-		Devices:       s.Linux.Devices,
-		MaskedPaths:   s.Linux.MaskedPaths,
-		ReadonlyPaths: s.Linux.ReadonlyPaths,
-		NoPivot:       cfg.NoPivot,
-		InUserNS:      cfg.NewUserNS,
-		CgroupNS:      hasNS(&s, specs.CgroupNamespace),
-	}
+	mc := mount.FromSpec(&s, cfg.Rootfs, cfg.Bundle)
+	mc.NoPivot, mc.InUserNS, mc.CgroupNS = cfg.NoPivot, cfg.NewUserNS, hasNS(&s, specs.CgroupNamespace)
 	if hasNS(&s, specs.MountNamespace) {
 		if err := mount.Prepare(mc); err != nil {
 			return step("preparing the rootfs", err)

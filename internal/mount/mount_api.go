@@ -22,6 +22,46 @@ type Config struct {
 	CgroupNS      bool // the process has its own cgroup namespace (affects how a "cgroup" mount is done)
 }
 
+// FromSpec is the Config for spec s (s.Linux set) with its root at rootfs;
+// the caller sets NoPivot, InUserNS and CgroupNS. A relative bind-mount
+// source is made absolute against bundle, as runtimes resolve it.
+func FromSpec(s *specs.Spec, rootfs, bundle string) *Config {
+	c := &Config{
+		Rootfs:        rootfs,
+		Readonly:      s.Root != nil && s.Root.Readonly,
+		Propagation:   s.Linux.RootfsPropagation,
+		Mounts:        s.Mounts,
+		Devices:       s.Linux.Devices,
+		MaskedPaths:   s.Linux.MaskedPaths,
+		ReadonlyPaths: s.Linux.ReadonlyPaths,
+	}
+	copied := false
+	for i, m := range s.Mounts {
+		if m.Source == "" || filepath.IsAbs(m.Source) || bundle == "" || !bindLike(m) {
+			continue
+		}
+		if !copied {
+			c.Mounts = append([]specs.Mount(nil), s.Mounts...) // the spec stays as it was
+			copied = true
+		}
+		c.Mounts[i].Source = filepath.Join(bundle, m.Source)
+	}
+	return c
+}
+
+// bindLike reports whether m is a bind mount (by type or by option).
+func bindLike(m specs.Mount) bool {
+	if m.Type == "bind" || m.Type == "rbind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
 // Prepare runs before pivot_root: it makes "/" recursively private (a
 // recursive slave when Propagation asks for slave or shared propagation) so
 // that nothing mounted here reaches the host,

@@ -227,23 +227,8 @@ func startFast(o *Options) (*Init, error) {
 		compileLoopback(p)
 	}
 	hasPrePivot := s.Hooks != nil && (len(s.Hooks.Prestart) > 0 || len(s.Hooks.CreateRuntime) > 0) //nolint:staticcheck // prestart is deprecated but still honoured
-	mc := &mount.Config{
-		Rootfs:        o.Rootfs,
-		Readonly:      s.Root != nil && s.Root.Readonly,
-		Propagation:   s.Linux.RootfsPropagation,
-		Mounts:        s.Mounts,
-		Devices:       s.Linux.Devices,
-		MaskedPaths:   s.Linux.MaskedPaths,
-		ReadonlyPaths: s.Linux.ReadonlyPaths,
-		CgroupNS:      newCgroupNS,
-	}
-	// Relative bind sources are relative to the bundle.
-	mc.Mounts = append([]specs.Mount(nil), s.Mounts...)
-	for i, m := range mc.Mounts {
-		if m.Source != "" && !filepath.IsAbs(m.Source) && (m.Type == "bind" || hasBind(m.Options)) {
-			mc.Mounts[i].Source = filepath.Join(o.Bundle, m.Source)
-		}
-	}
+	mc := mount.FromSpec(s, o.Rootfs, o.Bundle)
+	mc.CgroupNS = newCgroupNS
 	err = mount.Compile(mc, p, mount.Stages{
 		Cgroup: func() {
 			p.Wait(stepFail("waiting for the cgroup", ""))
@@ -382,15 +367,6 @@ func childErr(err error) error {
 		return &Error{Step: "container init", Err: errors.New("exited before it was ready (see its stderr above)")}
 	}
 	return &Error{Err: err}
-}
-
-func hasBind(opts []string) bool {
-	for _, o := range opts {
-		if o == "bind" || o == "rbind" {
-			return true
-		}
-	}
-	return false
 }
 
 func stepFail(step, what string) sysprog.Fail {
