@@ -37,7 +37,8 @@ func FromSpec(s *specs.Spec, rootfs, bundle string) *Config {
 	}
 	copied := false
 	for i, m := range s.Mounts {
-		if m.Source == "" || filepath.IsAbs(m.Source) || bundle == "" || !bindLike(m) {
+		bind := m.Type == "bind" || parseOptions(m.Options).bind // as doMount and plan decide
+		if m.Source == "" || filepath.IsAbs(m.Source) || bundle == "" || !bind {
 			continue
 		}
 		if !copied {
@@ -47,19 +48,6 @@ func FromSpec(s *specs.Spec, rootfs, bundle string) *Config {
 		c.Mounts[i].Source = filepath.Join(bundle, m.Source)
 	}
 	return c
-}
-
-// bindLike reports whether m is a bind mount (by type or by option).
-func bindLike(m specs.Mount) bool {
-	if m.Type == "bind" || m.Type == "rbind" {
-		return true
-	}
-	for _, o := range m.Options {
-		if o == "bind" || o == "rbind" {
-			return true
-		}
-	}
-	return false
 }
 
 // Prepare runs before pivot_root: it makes "/" recursively private (a
