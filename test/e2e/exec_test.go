@@ -3,9 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -75,4 +77,39 @@ func lineWith(s, sub string) string {
 		}
 	}
 	return ""
+}
+
+// A foreground exec forwards the signals it receives to the process it
+// runs (internal/sigfwd, as run does).
+func TestExecForwardsSignals(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "exsig")
+	pid := e.state("exsig").Pid
+	defer e.deleteAndReap("exsig", pid)
+
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	cmd := exec.Command(e.bin, "--root", e.root, "exec", "--pid-file", pidFile, "exsig", "sh", "-c", "trap 'exit 42' TERM; sleep 1000 & wait")
+	cmd.Stdout, cmd.Stderr = tempFile(t), tempFile(t)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var epid int
+	for i := 0; epid == 0 && i < 200; i++ {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			epid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		if epid == 0 {
+			waitAny(cmd)
+		}
+	}
+	if epid == 0 {
+		t.Fatal("exec never wrote its pid file")
+	}
+	waitForChild(t, epid) // the trap is set once sleep was forked
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {
+		t.Fatalf("want exit 42 from the trapped TERM, got %v", err)
+	}
 }
