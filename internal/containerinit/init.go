@@ -18,6 +18,8 @@ import (
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/initproto"
 	"github.com/hako-dev/hako/internal/mount"
+
+	"github.com/hako-dev/hako/internal/spec"
 )
 
 // Arg0 is argv[0] of a process started as a container init.
@@ -103,7 +105,7 @@ func run(conn *initproto.Conn) error {
 	if err := setSysctls(s.Linux.Sysctl); err != nil {
 		return err
 	}
-	if hasNS(&s, specs.UTSNamespace) {
+	if spec.HasNamespace(&s, specs.UTSNamespace) {
 		if s.Hostname != "" {
 			if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 				return step("setting hostname", fmt.Errorf("hostname %q: %w", s.Hostname, err))
@@ -129,8 +131,8 @@ func run(conn *initproto.Conn) error {
 		}
 	}
 	mc := mount.FromSpec(&s, cfg.Rootfs, cfg.Bundle)
-	mc.NoPivot, mc.InUserNS, mc.CgroupNS = cfg.NoPivot, cfg.NewUserNS, hasNS(&s, specs.CgroupNamespace)
-	if hasNS(&s, specs.MountNamespace) {
+	mc.NoPivot, mc.InUserNS, mc.CgroupNS = cfg.NoPivot, cfg.NewUserNS, spec.HasNamespace(&s, specs.CgroupNamespace)
+	if spec.HasNamespace(&s, specs.MountNamespace) {
 		if err := mount.Prepare(mc); err != nil {
 			return step("preparing the rootfs", err)
 		}
@@ -157,7 +159,7 @@ func run(conn *initproto.Conn) error {
 			fifoDone <- fifoResult{f, err}
 		}()
 	}
-	if hasNS(&s, specs.MountNamespace) {
+	if spec.HasNamespace(&s, specs.MountNamespace) {
 		if err := mount.PivotRoot(mc); err != nil {
 			return step("changing root", err)
 		}
@@ -214,18 +216,6 @@ func run(conn *initproto.Conn) error {
 type fifoResult struct {
 	f   *os.File
 	err error
-}
-
-func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	if s.Linux == nil {
-		return false
-	}
-	for _, n := range s.Linux.Namespaces {
-		if n.Type == t {
-			return true
-		}
-	}
-	return false
 }
 
 func setSysctls(m map[string]string) error {

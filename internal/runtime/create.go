@@ -80,7 +80,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
 	}
-	if os.Geteuid() != 0 && !hasNS(s, specs.UserNamespace) {
+	if os.Geteuid() != 0 && !spec.HasNamespace(s, specs.UserNamespace) {
 		return nil, fmt.Errorf("hako must run as root to create namespaces (running as uid %d) — hint: use sudo, or write a rootless config with `hako spec --rootless`", os.Geteuid())
 	}
 	if s.Process.Terminal && o.ConsoleSocket == "" && !o.KeepConsole {
@@ -267,21 +267,9 @@ func checkMinimal(s *specs.Spec, bundle string) error {
 	return nil
 }
 
-func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	if s.Linux == nil {
-		return false
-	}
-	for _, n := range s.Linux.Namespaces {
-		if n.Type == t {
-			return true
-		}
-	}
-	return false
-}
-
 // rootIDs is the host uid/gid of the container's root in a user namespace.
 func rootIDs(s *specs.Spec) (int, int, bool) {
-	if !hasNS(s, specs.UserNamespace) {
+	if !spec.HasNamespace(s, specs.UserNamespace) {
 		return 0, 0, false
 	}
 	uid, gid := -1, -1

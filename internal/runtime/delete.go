@@ -26,17 +26,12 @@ func (r *Runtime) delete(id string, force bool, known *Container) error {
 		return err
 	}
 	defer unlock()
-	c := known
-	if c != nil {
-		c.Status = c.liveStatus()
-	} else {
-		c, err = r.Load(id)
-		if errors.Is(err, state.ErrNotExist) {
-			return r.deleteDebris(id, force, err)
-		}
-		if err != nil {
-			return err
-		}
+	c, err := r.current(id, known)
+	if errors.Is(err, state.ErrNotExist) {
+		return r.deleteDebris(id, force, err)
+	}
+	if err != nil {
+		return err
 	}
 	if c.Status != state.Stopped {
 		if !force {

@@ -2,11 +2,8 @@ package runtime
 
 import (
 	"fmt"
-	"sync"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/spawn"
 	"github.com/hako-dev/hako/internal/state"
@@ -121,36 +118,5 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		in.Release()
 		return 0, nil
 	}
-	var ioDone sync.WaitGroup
-	if in.Console != nil {
-		restore := attachConsole(in.Console, &ioDone)
-		defer restore()
-	}
-	waitc := make(chan exited, 1)
-	go func() {
-		ws, err := in.Wait()
-		waitc <- exited{ws, err}
-	}()
-	for {
-		select {
-		case x := <-waitc:
-			ioDone.Wait()
-			if in.Console != nil {
-				in.Console.Close()
-			}
-			return x.code(), nil
-		case sig := <-sigc:
-			s := sig.(syscall.Signal)
-			switch s {
-			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
-				continue
-			case unix.SIGWINCH:
-				if in.Console != nil {
-					resizeFromStdin(in.Console)
-				}
-				continue
-			}
-			in.Signal(s)
-		}
-	}
+	return foreground(in, sigc).code(), nil
 }

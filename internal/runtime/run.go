@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/sigfwd"
+	"github.com/hako-dev/hako/internal/spawn"
 )
 
 // RunOptions are the flags of `run`.
@@ -63,37 +64,44 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 		r.delete(c.ID, true, c)
 		return -1, fmt.Errorf("container %q: %w", c.ID, err)
 	}
+	x := foreground(cr.Init, sigc)
+	cleanup()
+	return x.code(), nil
+}
+
+// foreground attaches the terminal (if any) and forwards the signals of
+// sigc to in until it exits; it returns how it ended.
+func foreground(in *spawn.Init, sigc chan os.Signal) exited {
 	var ioDone sync.WaitGroup
-	if cr.Init.Console != nil {
-		restore := attachConsole(cr.Init.Console, &ioDone)
+	if in.Console != nil {
+		restore := attachConsole(in.Console, &ioDone)
 		defer restore()
 	}
 	waitc := make(chan exited, 1)
 	go func() {
-		ws, err := cr.Init.Wait()
+		ws, err := in.Wait()
 		waitc <- exited{ws, err}
 	}()
 	for {
 		select {
 		case x := <-waitc:
 			ioDone.Wait()
-			if cr.Init.Console != nil {
-				cr.Init.Console.Close()
+			if in.Console != nil {
+				in.Console.Close()
 			}
-			cleanup()
-			return x.code(), nil
+			return x
 		case sig := <-sigc:
 			s := sig.(syscall.Signal)
 			switch s {
 			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
 				continue
 			case unix.SIGWINCH:
-				if cr.Init.Console != nil {
-					resizeFromStdin(cr.Init.Console)
+				if in.Console != nil {
+					resizeFromStdin(in.Console)
 				}
 				continue
 			}
-			cr.Init.Signal(s)
+			in.Signal(s)
 		}
 	}
 }

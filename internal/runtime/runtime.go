@@ -107,6 +107,17 @@ func (r *Runtime) Load(id string) (*Container, error) {
 	return c, nil
 }
 
+// current is known (the container as this process created it) with its
+// status read again from the kernel, or, without it, id loaded from the
+// store.
+func (r *Runtime) current(id string, known *Container) (*Container, error) {
+	if known != nil {
+		known.Status = known.liveStatus()
+		return known, nil
+	}
+	return r.Load(id)
+}
+
 func (c *Container) liveStatus() state.Status {
 	if !c.InitAlive() {
 		return state.Stopped

@@ -22,10 +22,8 @@ func (r *Runtime) start(id string, known *Container) error {
 		return err
 	}
 	defer unlock()
-	c := known
-	if c != nil {
-		c.Status = c.liveStatus()
-	} else if c, err = r.Load(id); err != nil {
+	c, err := r.current(id, known)
+	if err != nil {
 		return err
 	}
 	if c.Status != state.Created {

@@ -167,3 +167,17 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// HasNamespace reports whether s asks for a namespace of type t (new or
+// joined by path).
+func HasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if s.Linux == nil {
+		return false
+	}
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return true
+		}
+	}
+	return false
+}
