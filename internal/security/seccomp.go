@@ -310,14 +310,7 @@ func loadBPF(prog []unix.SockFilter, flags uint) error {
 		return fmt.Errorf("linux.seccomp: loading the filter: thread %d could not be synchronised (SECCOMP_FILTER_FLAG_TSYNC)", r)
 	}
 	if errno != 0 {
-		hint := ""
-		switch errno {
-		case unix.EACCES:
-			hint = " (a filter can only be loaded with no_new_privs set or with CAP_SYS_ADMIN: load it before capabilities are dropped, or set process.noNewPrivileges)"
-		case unix.EINVAL:
-			hint = " (the kernel refused the filter or one of linux.seccomp.flags)"
-		}
-		return fmt.Errorf("linux.seccomp: loading the filter: %w%s", errno, hint)
+		return loadError(errno)
 	}
 	return nil
 }
