@@ -6,16 +6,22 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 deps:
 	./scripts/deps.sh
 
-# hako is linked statically: `hako exec` runs it inside a container's mount
-# namespace, where the host's ld.so and libc do not exist. The tags keep
-# os/user and net in pure Go so that static glibc has nothing to warn about.
-STATIC = -tags osusergo,netgo -ldflags "-X github.com/hako-dev/hako/internal/cli/clibase.Version=$(VERSION) -extldflags -static"
+# Every binary is static: `hako exec` runs hako inside a container's mount
+# namespace, where the host's ld.so and libc do not exist. hako and
+# hako-image are pure Go (CGO_ENABLED=0: no glibc start-up in a process that
+# starts for every container); hako-seccomp links libseccomp with cgo and
+# static glibc. The tags keep os/user and net in pure Go.
+TAGS = -tags osusergo,netgo
+LDVERSION = -X github.com/hako-dev/hako/internal/cli/clibase.Version=$(VERSION)
 
-# Two binaries: hako (the runtime, lean: it starts for every container) and
-# hako-image (pull, images, rmi, import, bundle), which hako execs and finds
-# next to itself, so both must be installed side by side.
+# Three binaries, installed side by side: hako (the runtime, lean: it starts
+# for every container), hako-image (pull, images, rmi, import, bundle),
+# which hako execs for those verbs, and hako-seccomp, which compiles
+# seccomp profiles with libseccomp for hako (the programs are cached in the
+# state root). hako finds both next to itself.
 build:
-	$(GO) build $(STATIC) -o bin/ ./cmd/hako ./cmd/hako-image
+	CGO_ENABLED=0 $(GO) build $(TAGS) -ldflags "$(LDVERSION)" -o bin/ ./cmd/hako ./cmd/hako-image
+	CGO_ENABLED=1 $(GO) build $(TAGS) -ldflags "$(LDVERSION) -extldflags -static" -o bin/ ./cmd/hako-seccomp
 
 vet:
 	$(GO) vet ./...

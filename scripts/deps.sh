@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need on Debian, as root:
-# busybox-static (the test and demo rootfs), libseccomp-dev (cgo), and the
+# busybox-static (the test and demo rootfs), libseccomp-dev (cgo, for the hako-seccomp helper), and the
 # runtimes and tools used as comparison and clients (runc, crun, umoci,
 # hyperfine). Go modules come from the module proxy.
 set -euo pipefail

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
+	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/validate"
 )
 
@@ -55,13 +56,14 @@ there are errors.`,
 			}
 			var r *validate.Report
 			var err error
+			o := validate.Options{UnknownSyscalls: unknownSyscalls}
 			switch {
 			case len(args) == 1 && cmd.Flags().Changed("bundle"):
 				return fmt.Errorf("give either --bundle DIR or FILE, not both")
 			case len(args) == 1:
-				r, err = validate.File(args[0], filepath.Dir(args[0]))
+				r, err = o.File(args[0], filepath.Dir(args[0]))
 			default:
-				r, err = validate.Bundle(bundle)
+				r, err = o.Bundle(bundle)
 			}
 			if err != nil {
 				return err
@@ -78,6 +80,23 @@ there are errors.`,
 	cmd.Flags().StringVarP(&bundle, "bundle", "b", ".", "path to the root of the bundle directory")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+// unknownSyscalls asks the libseccomp helper which names of a profile it
+// cannot resolve, for `hako validate`'s warnings; without the helper there
+// is nothing to compare with and no warning.
+func unknownSyscalls(s *specs.LinuxSeccomp) ([]validate.SyscallName, error) {
+	var c seccomp.Compiler
+	names, err := c.Unknown(s)
+	if err != nil {
+		slog.Debug("not checking the seccomp profile's system call names", "error", err)
+		return nil, err
+	}
+	out := make([]validate.SyscallName, len(names))
+	for i, n := range names {
+		out[i] = validate.SyscallName{Field: n.Field, Name: n.Name, Elsewhere: n.Elsewhere}
+	}
+	return out, nil
 }
 
 // validateOutput is the --format json document.

@@ -37,7 +37,7 @@ func runExec(conn *initproto.Conn, cfg *initproto.Config) error {
 	if s.Linux != nil {
 		sc = s.Linux.Seccomp
 	}
-	path, loadSeccomp, err := prepareProcess(s.Process, sc)
+	path, loadSeccomp, err := prepareProcess(s.Process, sc, cfg.Seccomp)
 	if err != nil {
 		return err
 	}

@@ -177,7 +177,7 @@ func run(conn *initproto.Conn) error {
 			return step("setting up the terminal", err)
 		}
 	}
-	path, loadSeccomp, err := prepareProcess(s.Process, s.Linux.Seccomp)
+	path, loadSeccomp, err := prepareProcess(s.Process, s.Linux.Seccomp, cfg.Seccomp)
 	if err != nil {
 		return err
 	}

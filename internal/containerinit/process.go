@@ -1,27 +1,36 @@
 package containerinit
 
 import (
+	"errors"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-dev/hako/internal/initproto"
+	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/security"
 )
 
 // prepareProcess does what the container's own process and an exec'd one
-// share before they report ready: rlimits, the seccomp profile (loaded now
+// share before they report ready: rlimits, the seccomp filter (loaded now
 // when loading it needs privileges the process is about to lose), user,
 // groups and capabilities, the working directory, and the executable's
-// path. It returns the path and what is left of seccomp for lockDown.
-func prepareProcess(p *specs.Process, sc *specs.LinuxSeccomp) (path string, loadSeccomp func() error, err error) {
+// path. profile is linux.seccomp, sc the program the parent compiled from
+// it. It returns the path and what is left of seccomp for lockDown.
+func prepareProcess(p *specs.Process, profile *specs.LinuxSeccomp, sc *initproto.Seccomp) (path string, loadSeccomp func() error, err error) {
 	if err := security.ApplyRlimits(p.Rlimits); err != nil {
 		return "", nil, step("setting rlimits", err)
 	}
 	loadSeccomp = func() error { return nil }
+	if profile != nil && sc == nil {
+		return "", nil, step("loading the seccomp profile", errors.New("linux.seccomp is set but the parent sent no compiled filter (a hako parent of another version?)"))
+	}
 	if sc != nil {
-		l, err := security.PrepareSeccomp(sc)
+		filter, err := seccomp.FilterOf(sc.Filter)
 		if err != nil {
-			return "", nil, step("compiling the seccomp profile", err)
+			return "", nil, step("loading the seccomp profile", err)
 		}
+		l := security.SeccompLoader(filter, sc.Flags)
 		loadSeccomp = l
 		if !p.NoNewPrivileges {
 			// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN,

@@ -74,6 +74,18 @@ type Config struct {
 	// Exec marks a process joining a running container (`hako exec`):
 	// Spec then holds only process and linux; there is no rootfs work.
 	Exec bool `json:"exec,omitempty"`
+	// Seccomp is linux.seccomp compiled by the parent (nil: no profile):
+	// the init only loads it.
+	Seccomp *Seccomp `json:"seccomp,omitempty"`
+}
+
+// Seccomp is a compiled seccomp profile.
+type Seccomp struct {
+	// Filter is the BPF program: struct sock_filter entries in the host's
+	// byte order.
+	Filter []byte `json:"filter"`
+	// Flags are the seccomp(SECCOMP_SET_MODE_FILTER) flags.
+	Flags uint `json:"flags,omitempty"`
 }
 
 // ErrorInfo is a failure inside the init.

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/hako-dev/hako/internal/seccomp"
 )
 
 // Status is the verdict of one check.
@@ -43,11 +45,15 @@ type Host struct {
 	LookPath func(string) (string, error)
 	// Probe runs the live probes (pidfd_open, clone3, a user namespace).
 	Probe bool
+	// Libseccomp is the version of libseccomp in the hako-seccomp helper,
+	// which compiles seccomp profiles (nil: not checked).
+	Libseccomp func() (string, error)
 }
 
 // ThisHost is the machine the doctor runs on.
 func ThisHost() Host {
-	return Host{Proc: "/proc", Sys: "/sys", Euid: os.Geteuid(), LookPath: exec.LookPath, Probe: true}
+	return Host{Proc: "/proc", Sys: "/sys", Euid: os.Geteuid(), LookPath: exec.LookPath, Probe: true,
+		Libseccomp: (&seccomp.Compiler{}).LibraryVersion}
 }
 
 func (h Host) proc(p ...string) string { return filepath.Join(append([]string{h.Proc}, p...)...) }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/moby/sys/capability"
-	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
 
@@ -163,13 +162,23 @@ func (h Host) checkSeccomp() []Check {
 		out = append(out, Check{Name: "seccomp", Status: Warn, What: "supported, but hako itself already runs under a seccomp filter (mode " + mode + ")",
 			Hint: "system calls the outer filter blocks stay blocked inside containers"})
 	}
-	major, minor, micro := libseccomp.GetLibraryVersion()
-	lib := Check{Name: "libseccomp", Status: OK, What: fmt.Sprintf("%d.%d.%d", major, minor, micro)}
+	if h.Libseccomp == nil {
+		return out
+	}
+	lib := Check{Name: "libseccomp", Status: OK}
+	v, err := h.Libseccomp()
+	var major, minor int
+	if err == nil {
+		_, err = fmt.Sscanf(v, "%d.%d", &major, &minor)
+	}
 	switch {
-	case major == 0:
-		lib.Status, lib.What, lib.Hint = Warn, "not found", "apt-get install libseccomp2"
+	case err != nil:
+		lib.Status, lib.What, lib.Hint = Warn, "cannot ask the helper hako-seccomp: "+err.Error(),
+			"containers with linux.seccomp cannot be created; install hako-seccomp next to hako (`make build`)"
 	case major < 2 || (major == 2 && minor < 5):
-		lib.Status, lib.Hint = Warn, "libseccomp 2.5 or later is needed for SCMP_ACT_NOTIFY and recent system calls"
+		lib.Status, lib.What, lib.Hint = Warn, v+" (in hako-seccomp)", "libseccomp 2.5 or later is needed for SCMP_ACT_NOTIFY and recent system calls"
+	default:
+		lib.What = v + " (in hako-seccomp)"
 	}
 	return append(out, lib)
 }

@@ -115,6 +115,11 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		}
 	}
 
+	prog, err := r.compileSeccomp(s)
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", o.ID, err)
+	}
+
 	dir, err := r.Store.Create(o.ID)
 	if err != nil {
 		return nil, err
@@ -188,6 +193,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Fifo:      fifo,
 		StateJSON: containerHooksState(s, sc),
+		Seccomp:   prog,
 		// The parent makes the cgroup and moves the child in while the
 		// child mounts; the child waits for it only before it unshares
 		// the cgroup namespace.

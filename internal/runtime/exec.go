@@ -74,6 +74,10 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if cs.Linux != nil && cs.Linux.Seccomp != nil {
 		ps.Linux = &specs.Linux{Seccomp: cs.Linux.Seccomp}
 	}
+	prog, err := r.compileSeccomp(ps)
+	if err != nil {
+		return -1, fmt.Errorf("exec in container %q: %w", id, err)
+	}
 	cg, err := c.cgroup()
 	if err != nil {
 		return -1, err
@@ -86,7 +90,7 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		return -1, fmt.Errorf("container %q: %w", id, ErrNotRunning)
 	}
 	in, err := spawn.StartExec(&spawn.ExecOptions{
-		Spec: ps, Namespaces: c.Namespaces, ExtraFiles: extra,
+		Spec: ps, Namespaces: c.Namespaces, ExtraFiles: extra, Seccomp: prog,
 		JoinCgroup: func(pid int) error {
 			if cg == nil {
 				return nil

@@ -4,15 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hako-dev/hako/internal/cgroup"
+	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/state"
 	"github.com/hako-dev/hako/internal/validate"
 )
@@ -185,4 +188,25 @@ func ownerName() string {
 		return u.Username
 	}
 	return "#" + strconv.Itoa(uid)
+}
+
+// compileSeccomp compiles linux.seccomp (nil without a profile) through the
+// store's cache, and logs the system call names whose rules are skipped.
+func (r *Runtime) compileSeccomp(s *specs.Spec) (*seccomp.Program, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	c := seccomp.Compiler{CacheDir: filepath.Join(r.Store.Root, seccomp.CacheName)}
+	p, err := c.Compile(s.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("compiling the seccomp profile: %w", err)
+	}
+	for _, n := range p.Unknown {
+		if n.Elsewhere {
+			slog.Debug("seccomp: syscall unknown on this architecture; rule skipped", "field", n.Field, "syscall", n.Name)
+		} else {
+			slog.Warn(fmt.Sprintf("%s: libseccomp does not know the system call %q on %s — hint: check the spelling (see syscalls(2)); its rule is skipped", n.Field, n.Name, goruntime.GOARCH))
+		}
+	}
+	return p, nil
 }

@@ -54,23 +54,20 @@ func hasCap(c int) bool {
 	return data[c/32].Effective&(1<<(uint(c)%32)) != 0
 }
 
-// CompileSeccomp compiles linux.seccomp into BPF now and returns a function
-// that appends the op loading it (nil without a profile).
-func CompileSeccomp(s *specs.LinuxSeccomp) (func(p *sysprog.Program), error) {
-	if s == nil {
-		return nil, nil
+// CompileSeccomp returns a function that appends the op loading the BPF
+// program filter, compiled beforehand (package internal/seccomp), with the
+// seccomp(2) flags; nil for no filter.
+func CompileSeccomp(filter []unix.SockFilter, flags uint) func(p *sysprog.Program) {
+	if len(filter) == 0 {
+		return nil
 	}
-	prog, flags, err := compileBPF(s)
-	if err != nil {
-		return nil, err
-	}
-	fprog := &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	fprog := &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	return func(p *sysprog.Program) {
-		p.Keep(prog)
+		p.Keep(filter)
 		p.Keep(fprog)
 		p.Call(func(errno syscall.Errno) error { return loadError(errno) },
 			unix.SYS_SECCOMP, sysprog.Imm(unix.SECCOMP_SET_MODE_FILTER), sysprog.Imm(flags), sysprog.Ptr(unsafe.Pointer(fprog)))
-	}, nil
+	}
 }
 
 func loadError(errno syscall.Errno) error {

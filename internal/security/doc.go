@@ -15,8 +15,9 @@
 //
 //  1. ApplyRlimits (raising a hard limit needs CAP_SYS_RESOURCE, so before
 //     capabilities are dropped);
-//  2. PrepareSeccomp, early, so that a bad profile fails before anything
-//     irreversible happens;
+//  2. SeccompLoader, for the program the parent compiled before the init
+//     started (package internal/seccomp), so a bad profile failed before
+//     anything existed;
 //  3. if process.noNewPrivileges is false, the seccomp loader now (loading a
 //     filter without no_new_privs needs CAP_SYS_ADMIN);
 //  4. ChangeUser (user, groups, capabilities, umask);
@@ -26,5 +27,5 @@
 //     allow the runtime's own system calls.
 //
 // Errors name the config field they come from as a JSON path, for example
-// `process.capabilities.bounding[2]` or `linux.seccomp.syscalls[3].names[1]`.
+// `process.capabilities.bounding[2]` or `process.rlimits[1]`.
 package security

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/internal/seccomp"
+	"github.com/hako-dev/hako/internal/seccompc"
 	"github.com/hako-dev/hako/internal/testutil"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -94,7 +96,7 @@ func runPlan(p helperPlan) error {
 	if err := ApplyRlimits(p.Rlimits); err != nil {
 		return err
 	}
-	load, err := PrepareSeccomp(p.Seccomp)
+	load, err := prepareSeccomp(p.Seccomp)
 	if err != nil {
 		return err
 	}
@@ -278,8 +280,8 @@ func TestSeccompMkdirDenied(t *testing.T) {
 		name string
 		plan helperPlan
 	}{
-		{"root, loaded before ChangeUser", helperPlan{Seccomp: mkdirProfile(), SeccompEarly: true, User: &specs.User{}, Caps: &specs.LinuxCapabilities{}}},
-		{"non-root, loaded last with no_new_privs", helperPlan{Seccomp: mkdirProfile(), User: &specs.User{UID: 1000, GID: 1000}, NoNewPrivs: true}},
+		{"root, loaded before ChangeUser", helperPlan{Seccomp: testutil.MkdirSeccompProfile(), SeccompEarly: true, User: &specs.User{}, Caps: &specs.LinuxCapabilities{}}},
+		{"non-root, loaded last with no_new_privs", helperPlan{Seccomp: testutil.MkdirSeccompProfile(), User: &specs.User{UID: 1000, GID: 1000}, NoNewPrivs: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A directory every uid may write in, so that only the
@@ -321,7 +323,7 @@ func TestSeccompMkdirDenied(t *testing.T) {
 func TestPerThreadSettingsStayOnTheCallingThread(t *testing.T) {
 	requireHelper(t)
 	plan := helperPlan{
-		Seccomp: mkdirProfile(), SeccompEarly: true, NoNewPrivs: true,
+		Seccomp: testutil.MkdirSeccompProfile(), SeccompEarly: true, NoNewPrivs: true,
 		User: &specs.User{}, Caps: &specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN"}},
 		Argv: []string{"threads"},
 	}
@@ -363,7 +365,7 @@ func TestPerThreadSettingsStayOnTheCallingThread(t *testing.T) {
 func TestSeccompWithoutPrivilegeExplainsOrder(t *testing.T) {
 	requireHelper(t)
 	// Non-root, no capabilities, no no_new_privs: the kernel refuses.
-	out, code := runHelper(t, helperPlan{Seccomp: mkdirProfile(), User: &specs.User{UID: 1000, GID: 1000}, Argv: statusArgv})
+	out, code := runHelper(t, helperPlan{Seccomp: testutil.MkdirSeccompProfile(), User: &specs.User{UID: 1000, GID: 1000}, Argv: statusArgv})
 	if code != 3 || !strings.Contains(out, "no_new_privs") || !strings.Contains(out, "permission denied") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
@@ -417,4 +419,21 @@ func TestRlimitRaiseHardWithoutCapSysResource(t *testing.T) {
 	if code != 3 || !strings.Contains(out, "process.rlimits[1]") || !strings.Contains(out, "CAP_SYS_RESOURCE") || !strings.Contains(out, "operation not permitted") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
+}
+
+// prepareSeccomp compiles s as hako's parent does (here with libseccomp
+// linked into the test) and returns its loader.
+func prepareSeccomp(s *specs.LinuxSeccomp) (func() error, error) {
+	if s == nil {
+		return SeccompLoader(nil, 0), nil
+	}
+	flags, err := seccomp.Flags(s.Flags)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := seccompc.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	return SeccompLoader(prog, flags), nil
 }

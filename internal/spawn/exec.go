@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hako-dev/hako/internal/initproto"
+	"github.com/hako-dev/hako/internal/seccomp"
 )
 
 // ExecOptions describe a process joining a running container.
@@ -24,6 +25,8 @@ type ExecOptions struct {
 	// JoinCgroup moves the process into the container's cgroup before it
 	// runs anything of the user's.
 	JoinCgroup func(pid int) error
+	// Seccomp is the container's linux.seccomp, compiled; nil without one.
+	Seccomp *seccomp.Program
 }
 
 // StartExec starts a process in a running container's namespaces and
@@ -33,11 +36,14 @@ type ExecOptions struct {
 // class); only the user namespace cannot be joined by a multi-threaded Go
 // process. The init binary is then found through the container's /proc.
 func StartExec(o *ExecOptions) (*Init, error) {
+	if err := checkSeccomp(o.Spec, o.Seccomp); err != nil {
+		return nil, err
+	}
 	if p, ok := o.Namespaces[string(specs.UserNamespace)]; ok && p != "" {
 		return nil, fmt.Errorf("exec into a container with its own user namespace is not supported yet: a multi-threaded Go process cannot setns into a user namespace")
 	}
 	if o.Namespaces[string(specs.MountNamespace)] != "" && !selfIsStatic() {
-		return nil, fmt.Errorf("this hako binary is dynamically linked, so it cannot run inside the container's mount namespace — hint: build it with `make build` (static), or `go build -tags osusergo,netgo -ldflags '-extldflags -static' ./cmd/hako`")
+		return nil, fmt.Errorf("this hako binary is dynamically linked, so it cannot run inside the container's mount namespace — hint: build it with `make build` (static), or `CGO_ENABLED=0 go build -tags osusergo,netgo ./cmd/hako`")
 	}
 	var join []specs.LinuxNamespace
 	for _, t := range []specs.LinuxNamespaceType{specs.CgroupNamespace, specs.IPCNamespace, specs.UTSNamespace,
@@ -73,7 +79,7 @@ func StartExec(o *ExecOptions) (*Init, error) {
 			}
 		}
 	}()
-	cfg := &initproto.Config{Spec: specJSON, Exec: true, PreserveFDs: len(o.ExtraFiles), FifoFD: -1}
+	cfg := &initproto.Config{Spec: specJSON, Exec: true, PreserveFDs: len(o.ExtraFiles), FifoFD: -1, Seccomp: wireSeccomp(o.Seccomp)}
 	if err := parent.Send(&initproto.Message{Kind: initproto.KindConfig, Config: cfg}); err != nil {
 		return nil, initFailed(parent, err)
 	}

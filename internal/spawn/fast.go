@@ -254,9 +254,9 @@ func startFast(o *Options) (*Init, error) {
 	if err := security.CompileRlimits(p, proc.Rlimits); err != nil {
 		return nil, &Error{Step: "setting rlimits", Err: err}
 	}
-	loadSeccomp, err := security.CompileSeccomp(s.Linux.Seccomp)
-	if err != nil {
-		return nil, &Error{Step: "compiling the seccomp profile", Err: err}
+	var loadSeccomp func(*sysprog.Program)
+	if o.Seccomp != nil {
+		loadSeccomp = security.CompileSeccomp(o.Seccomp.Filter, o.Seccomp.Flags)
 	}
 	if loadSeccomp != nil && !proc.NoNewPrivileges {
 		loadSeccomp(p)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/initproto"
+	"github.com/hako-dev/hako/internal/seccomp"
 
 	"github.com/hako-dev/hako/internal/timerslack"
 )
@@ -58,6 +59,8 @@ type Options struct {
 	// PrePivot runs in the parent when the init's mounts are done and
 	// before pivot_root: createRuntime hooks.
 	PrePivot func(pid int) error
+	// Seccomp is linux.seccomp, compiled; nil when there is no profile.
+	Seccomp *seccomp.Program
 }
 
 // Init is a started, ready container init.
@@ -142,6 +145,9 @@ func Start(o *Options) (*Init, error) {
 	s := o.Spec
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
+	}
+	if err := checkSeccomp(s, o.Seccomp); err != nil {
+		return nil, err
 	}
 	in, err := startFast(o)
 	if !errors.Is(err, errSlowPath) {
@@ -230,6 +236,7 @@ func Start(o *Options) (*Init, error) {
 		NewCgroupNS: newCgroupNS,
 		NewUserNS:   newUser,
 		StateJSON:   json.RawMessage(o.StateJSON),
+		Seccomp:     wireSeccomp(o.Seccomp),
 	}
 	if err := parent.Send(&initproto.Message{Kind: initproto.KindConfig, Config: cfg}); err != nil {
 		return nil, initFailed(parent, err)
@@ -461,4 +468,21 @@ func (ic *initCmd) close() {
 	if ic.parent != nil {
 		ic.parent.Close()
 	}
+}
+
+// wireSeccomp is a compiled profile as the init protocol carries it.
+func wireSeccomp(p *seccomp.Program) *initproto.Seccomp {
+	if p == nil {
+		return nil
+	}
+	return &initproto.Seccomp{Filter: seccomp.FilterBytes(p.Filter), Flags: p.Flags}
+}
+
+// checkSeccomp refuses a profile that was not compiled: the caller compiles
+// linux.seccomp before anything is created.
+func checkSeccomp(s *specs.Spec, p *seccomp.Program) error {
+	if s.Linux != nil && s.Linux.Seccomp != nil && p == nil {
+		return errors.New("linux.seccomp: the profile was not compiled before the container was started (a bug in hako)")
+	}
+	return nil
 }

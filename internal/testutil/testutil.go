@@ -159,41 +159,62 @@ func ModuleRoot() (string, error) {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..")), nil
 }
 
-// HakoBinary builds cmd/hako and its image helper cmd/hako-image once per
-// test binary, into one directory (hako finds the helper next to itself),
-// and returns hako's path. HAKO_BINARY overrides it (to test an installed
-// binary; its helper must then be next to it, in $PATH, or named by
-// $HAKO_IMAGE_BINARY).
+// HakoBinary builds cmd/hako and its helpers cmd/hako-image and
+// cmd/hako-seccomp once per test binary, into one directory (hako finds
+// the helpers next to itself), and returns hako's path. HAKO_BINARY
+// overrides it (to test an installed binary; its helpers must then be
+// next to it, in $PATH, or named by $HAKO_IMAGE_BINARY and
+// $HAKO_SECCOMP_BINARY).
 func HakoBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("HAKO_BINARY"); p != "" {
 		return p
 	}
-	buildOnce.Do(func() {
-		root, err := ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "hako-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		hakoBin = filepath.Join(dir, "hako")
-		// Static, as `make build` links them (see the Makefile).
-		cmd := exec.Command("go", "build", "-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", dir+"/", "./cmd/hako", "./cmd/hako-image")
-		cmd.Dir = root
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/hako ./cmd/hako-image: %v\n%s", err, stderr.String())
-		}
-	})
+	buildOnce.Do(build)
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return hakoBin
+}
+
+// SeccompHelper returns the path of hako-seccomp, built next to hako as
+// HakoBinary does (or found next to $HAKO_BINARY).
+func SeccompHelper(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(filepath.Dir(HakoBinary(t)), "hako-seccomp")
+}
+
+// build links the binaries as `make build` does (see the Makefile): hako
+// and hako-image in pure Go, hako-seccomp with cgo and static libseccomp.
+func build() {
+	root, err := ModuleRoot()
+	if err != nil {
+		buildErr = err
+		return
+	}
+	dir, err := os.MkdirTemp("", "hako-bin-")
+	if err != nil {
+		buildErr = err
+		return
+	}
+	hakoBin = filepath.Join(dir, "hako")
+	for _, b := range []struct {
+		cgo  string
+		args []string
+	}{
+		{"0", []string{"-tags", "osusergo,netgo", "-o", dir + "/", "./cmd/hako", "./cmd/hako-image"}},
+		{"1", []string{"-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", dir + "/", "./cmd/hako-seccomp"}},
+	} {
+		cmd := exec.Command("go", append([]string{"build"}, b.args...)...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			buildErr = fmt.Errorf("go build %s: %v\n%s", strings.Join(b.args, " "), err, stderr.String())
+			return
+		}
+	}
 }
 
 var subreaperOnce sync.Once

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	libseccomp "github.com/seccomp/libseccomp-golang"
 )
 
 var (
@@ -32,7 +31,6 @@ func (c *checker) checkSeccomp(s *specs.LinuxSeccomp) {
 	if s.DefaultErrnoRet != nil && !takesErrno(s.DefaultAction) && contains(seccompActions, string(s.DefaultAction)) {
 		c.errorf(sc+".defaultErrnoRet", ruleSeccomp, "delete defaultErrnoRet, or use SCMP_ACT_ERRNO", "%s takes no errno", s.DefaultAction)
 	}
-	var arches []libseccomp.ScmpArch
 	for i, a := range s.Architectures {
 		if !contains(seccompArches, string(a)) {
 			hint := hintOneOf(string(a), seccompArches)
@@ -40,10 +38,6 @@ func (c *checker) checkSeccomp(s *specs.LinuxSeccomp) {
 				hint = "write \"SCMP_ARCH_" + al + "\""
 			}
 			c.errorf(indexPath(sc+".architectures", i), ruleSeccomp, hint, "unknown architecture %q", a)
-			continue
-		}
-		if la, err := libseccomp.GetArchFromString(strings.ToLower(strings.TrimPrefix(string(a), "SCMP_ARCH_"))); err == nil {
-			arches = append(arches, la)
 		}
 	}
 	for i, f := range s.Flags {
@@ -61,7 +55,9 @@ func (c *checker) checkSeccomp(s *specs.LinuxSeccomp) {
 			c.errorf(p+".names", ruleSeccomp, `list at least one system call, e.g. ["mount"]`, "names MUST contain at least one entry")
 		}
 		for j, name := range sys.Names {
-			c.checkSyscallName(indexPath(p+".names", j), name, arches)
+			if name == "" {
+				c.errorf(indexPath(p+".names", j), ruleSeccomp, "write the system call's name", "empty system call name")
+			}
 		}
 		c.checkAction(p+".action", sys.Action)
 		if sys.ErrnoRet != nil && !takesErrno(sys.Action) && contains(seccompActions, string(sys.Action)) {
@@ -78,6 +74,7 @@ func (c *checker) checkSeccomp(s *specs.LinuxSeccomp) {
 			}
 		}
 	}
+	c.checkSyscallNames(s)
 	if notify && s.ListenerPath == "" {
 		c.errorf(sc+".listenerPath", ruleSeccomp, "set listenerPath to the seccomp agent's socket", "SCMP_ACT_NOTIFY needs a listenerPath to send the notification fd to")
 	}
@@ -96,25 +93,21 @@ func (c *checker) checkAction(p string, a specs.LinuxSeccompAction) {
 	}
 }
 
-// checkSyscallName warns about a name libseccomp does not know on this
+// checkSyscallNames warns about the names libseccomp knows neither on this
 // machine's architecture nor on any listed one: runtimes skip such names,
 // so the rule silently does not apply.
-func (c *checker) checkSyscallName(p, name string, arches []libseccomp.ScmpArch) {
-	if name == "" {
-		c.errorf(p, ruleSeccomp, "write the system call's name", "empty system call name")
+func (c *checker) checkSyscallNames(s *specs.LinuxSeccomp) {
+	if s == nil || c.opts.UnknownSyscalls == nil {
 		return
 	}
-	if _, err := libseccomp.GetSyscallFromName(name); err == nil {
-		return
+	unknown, err := c.opts.UnknownSyscalls(s)
+	if err != nil {
+		return // no libseccomp to compare with
 	}
-	for _, a := range arches {
-		if _, err := libseccomp.GetSyscallFromNameByArch(name, a); err == nil {
-			return
+	for _, n := range unknown {
+		if !n.Elsewhere {
+			c.warnf(n.Field, ruleSeccomp, "check the spelling (see syscalls(2)); runtimes skip names they cannot resolve",
+				"libseccomp does not know the system call %q on %s", n.Name, runtime.GOARCH)
 		}
 	}
-	if major, _, _ := libseccomp.GetLibraryVersion(); major == 0 {
-		return // no usable libseccomp: nothing to compare with
-	}
-	c.warnf(p, ruleSeccomp, "check the spelling (see syscalls(2)); runtimes skip names they cannot resolve",
-		"libseccomp does not know the system call %q on %s", name, runtime.GOARCH)
 }

@@ -14,6 +14,7 @@ type checker struct {
 	bundle string // "" skips the checks against the rootfs and the host
 	rootfs string // host path of the root filesystem, once known to be a directory
 	w      *walker
+	opts   Options
 	probs  []checkProblem
 }
 
@@ -23,8 +24,8 @@ type checkProblem struct {
 	deps  []string // fields the verdict depends on: a type error there voids it
 }
 
-func newChecker(s *specs.Spec, bundle string, w *walker) *checker {
-	return &checker{s: s, bundle: bundle, w: w}
+func newChecker(s *specs.Spec, bundle string, w *walker, o Options) *checker {
+	return &checker{s: s, bundle: bundle, w: w, opts: o}
 }
 
 func (c *checker) run() {

@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hako-dev/hako/internal/seccompc"
 )
 
 // corpus is the broken-config corpus: one file per rule in testdata/broken,
@@ -135,7 +139,7 @@ func TestCorpus(t *testing.T) {
 				t.Skip("binfmt_misc handlers make a foreign program a warning here")
 			}
 			dir := makeBundle(t, readTestdata(t, "broken/"+c.file+".json"))
-			r, err := Bundle(dir)
+			r, err := withLibseccomp.Bundle(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,5 +273,29 @@ func TestRootfsSymlinksStayInside(t *testing.T) {
 	}
 	if r, _ := Bundle(dir); !r.OK() {
 		t.Fatalf("the symlink resolves inside the rootfs now; got:\n%s", dump(r))
+	}
+}
+
+// withLibseccomp checks system call names as `hako validate` does, with
+// libseccomp linked into the test instead of asked through the helper.
+var withLibseccomp = Options{UnknownSyscalls: func(s *specs.LinuxSeccomp) ([]SyscallName, error) {
+	var out []SyscallName
+	for _, n := range seccompc.Unknown(s) {
+		out = append(out, SyscallName{Field: n.Field, Name: n.Name, Elsewhere: n.Elsewhere})
+	}
+	return out, nil
+}}
+
+// Without UnknownSyscalls (as create validates), names are not checked.
+func TestSyscallNamesNeedTheOption(t *testing.T) {
+	dir := makeBundle(t, readTestdata(t, "broken/47-seccomp-syscall-unknown.json"))
+	r, err := Bundle(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Problems {
+		if strings.Contains(p.Path, "names") {
+			t.Errorf("a name was checked without UnknownSyscalls: %s", p)
+		}
 	}
 }

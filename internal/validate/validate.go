@@ -18,21 +18,46 @@ const ConfigName = "config.json"
 
 var specType = reflect.TypeOf(specs.Spec{})
 
+// Options add checks that need more than the configuration and the files
+// it names. The zero Options add none.
+type Options struct {
+	// UnknownSyscalls lists the system call names of a seccomp profile
+	// that libseccomp cannot resolve on this machine's architecture (with
+	// Elsewhere set for those it knows on one of the profile's other
+	// architectures): the ones unknown everywhere are warnings. hako's
+	// CLI asks the libseccomp helper (internal/seccomp); an error skips
+	// the check.
+	UnknownSyscalls func(*specs.LinuxSeccomp) ([]SyscallName, error)
+}
+
+// SyscallName is a name UnknownSyscalls reports.
+type SyscallName struct {
+	Field     string // linux.seccomp.syscalls[I].names[J]
+	Name      string
+	Elsewhere bool // known on another architecture of the profile
+}
+
 // Bundle validates DIR/config.json, including the checks against the root
 // filesystem DIR/<root.path> and the host. The error is only for I/O
 // failures that prevent validating at all; a missing config.json is a
 // problem in the report.
-func Bundle(dir string) (*Report, error) {
-	return File(filepath.Join(dir, ConfigName), dir)
+func Bundle(dir string) (*Report, error) { return Options{}.Bundle(dir) }
+
+// Bundle is Bundle with o's checks.
+func (o Options) Bundle(dir string) (*Report, error) {
+	return o.File(filepath.Join(dir, ConfigName), dir)
 }
 
 // File validates the configuration file at path; bundleDir is the bundle it
 // belongs to (root.path and relative bind sources are resolved against it),
 // or "" to skip the checks against the rootfs and the host.
-func File(path string, bundleDir string) (*Report, error) {
+func File(path string, bundleDir string) (*Report, error) { return Options{}.File(path, bundleDir) }
+
+// File is File with o's checks.
+func (o Options) File(path string, bundleDir string) (*Report, error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
-		return Data(path, data, bundleDir), nil
+		return o.Data(path, data, bundleDir), nil
 	}
 	r := &Report{File: path}
 	fe := FieldError{File: path, Severity: SeverityError, Rule: ruleBundle}
@@ -60,6 +85,11 @@ func File(path string, bundleDir string) (*Report, error) {
 // problems; bundleDir is the bundle directory, or "" to skip the checks
 // against the rootfs and the host. Data never panics, whatever data holds.
 func Data(name string, data []byte, bundleDir string) *Report {
+	return Options{}.Data(name, data, bundleDir)
+}
+
+// Data is Data with o's checks.
+func (o Options) Data(name string, data []byte, bundleDir string) *Report {
 	r := &Report{File: name}
 	add := func(fe FieldError) {
 		fe.File = name
@@ -104,7 +134,7 @@ func Data(name string, data []byte, bundleDir string) *Report {
 		}
 	}
 
-	c := newChecker(&s, bundleDir, w)
+	c := newChecker(&s, bundleDir, w, o)
 	c.run()
 	for _, p := range c.probs {
 		if suppressed(p.Path, w.typeErr) || dependsOnTypeError(p.deps, w.typeErr) {

@@ -70,8 +70,26 @@ func TestRuntimeBinaryLinksNoImageHalf(t *testing.T) {
 	}
 }
 
+// hako is pure Go: cgo's start-up (static glibc, the cgo runtime) would
+// cost every container start about a millisecond of CPU per process.
+// libseccomp lives in the helper hako-seccomp (internal/seccompc).
+func TestRuntimeBinaryIsPureGo(t *testing.T) {
+	for _, cmd := range []string{"cmd/hako", "cmd/hako-image"} {
+		out, err := exec.Command("go", "list", "-tags", "osusergo,netgo", "-deps", "-f", "{{.ImportPath}} {{len .CgoFiles}}", mod+cmd).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", cmd, err)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			pkg, n, _ := strings.Cut(l, " ")
+			if n != "0" || pkg == "runtime/cgo" || strings.HasPrefix(pkg, "github.com/seccomp/") || pkg == mod+"internal/seccompc" {
+				t.Errorf("%s depends on %s, which needs cgo: libseccomp belongs to cmd/hako-seccomp", cmd, pkg)
+			}
+		}
+	}
+}
+
 func TestLeavesImportOnlyLogging(t *testing.T) {
-	for _, leaf := range []string{"internal/state", "internal/initproto", "internal/mount", "internal/security",
+	for _, leaf := range []string{"internal/state", "internal/initproto", "internal/mount", "internal/security", "internal/seccomp",
 		"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack", "internal/cli/clibase", "internal/sysprog", "internal/sigfwd", "internal/timerslack"} {
 		for _, d := range deps(t, leaf) {
 			if d != "internal/logging" && d != "internal/sysprog" && d != "internal/timerslack" {

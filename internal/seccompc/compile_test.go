@@ -1,47 +1,60 @@
-package security
+package seccompc
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hako-dev/hako/internal/testutil"
 )
 
 func uintp(v uint) *uint { return &v }
 
-func mkdirProfile() *specs.LinuxSeccomp {
-	return &specs.LinuxSeccomp{
-		DefaultAction: specs.ActAllow,
-		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32, specs.ArchAARCH64},
-		Syscalls: []specs.LinuxSyscall{
-			{Names: []string{"mkdir", "hako_no_such_syscall", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: uintp(1)},
-			{Names: []string{"getpid"}, Action: specs.ActAllow}, // same as the default: dropped
-			{Names: []string{"personality"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{
-				{Index: 0, Value: 0, Op: specs.OpNotEqual},
-				{Index: 0, Value: 8, Op: specs.OpNotEqual},
-			}},
-			{Names: []string{"clone"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{
-				{Index: 0, Value: 0x7e020000, ValueTwo: 0, Op: specs.OpMaskedEqual},
-			}},
-		},
-	}
-}
+func mkdirProfile() *specs.LinuxSeccomp { return testutil.MkdirSeccompProfile() }
 
-func TestPrepareSeccompCompiles(t *testing.T) {
-	load, err := PrepareSeccomp(mkdirProfile())
+func TestCompile(t *testing.T) {
+	prog, err := Compile(mkdirProfile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if load == nil {
-		t.Fatal("nil loader")
+	if len(prog) < 4 {
+		t.Fatalf("a program of %d instructions", len(prog))
 	}
-	load, err = PrepareSeccomp(nil)
-	if err != nil || load == nil || load() != nil {
-		t.Fatalf("nil profile: loader nil=%v, err=%v", load == nil, err)
+	// The program checks the architecture first: a load of
+	// seccomp_data.arch (offset 4).
+	if prog[0].Code != 0x20 || prog[0].K != 4 {
+		t.Errorf("first instruction %+v, want a load of the architecture", prog[0])
+	}
+	if _, err := Compile(nil); err == nil {
+		t.Error("nil profile: no error")
 	}
 }
 
-func TestPrepareSeccompErrors(t *testing.T) {
+func TestUnknown(t *testing.T) {
+	s := mkdirProfile()
+	// An empty name is Compile's error, not an unknown name; a name of
+	// another architecture resolves (to a pseudo number) here too.
+	s.Syscalls[0].Names = append(s.Syscalls[0].Names, "", "arm_fadvise64_64", "hako_nor_this")
+	got := Unknown(s)
+	want := []Name{
+		{Field: "linux.seccomp.syscalls[0].names[1]", Name: "hako_no_such_syscall"},
+		{Field: "linux.seccomp.syscalls[0].names[5]", Name: "hako_nor_this"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Unknown = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Unknown[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if Unknown(nil) != nil {
+		t.Error("Unknown(nil) is not empty")
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		mutate func(*specs.LinuxSeccomp)
@@ -53,9 +66,6 @@ func TestPrepareSeccompErrors(t *testing.T) {
 		{"bad arch", func(s *specs.LinuxSeccomp) { s.Architectures[2] = "SCMP_ARCH_Z80" }, []string{"linux.seccomp.architectures[2]", "SCMP_ARCH_Z80"}},
 		{"bad op", func(s *specs.LinuxSeccomp) { s.Syscalls[3].Args[0].Op = "SCMP_CMP_SOMETIMES" }, []string{"linux.seccomp.syscalls[3].args[0].op"}},
 		{"bad index", func(s *specs.LinuxSeccomp) { s.Syscalls[2].Args[1].Index = 6 }, []string{"linux.seccomp.syscalls[2].args[1].index", "0 to 5"}},
-		{"bad flag", func(s *specs.LinuxSeccomp) {
-			s.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_FAST"}
-		}, []string{"linux.seccomp.flags[1]"}},
 		{"errnoRet on allow", func(s *specs.LinuxSeccomp) { s.Syscalls[1].ErrnoRet = uintp(1) }, []string{"linux.seccomp.syscalls[1].errnoRet"}},
 		{"errno too big", func(s *specs.LinuxSeccomp) { s.Syscalls[0].ErrnoRet = uintp(1 << 20) }, []string{"linux.seccomp.syscalls[0].errnoRet"}},
 		{"empty names", func(s *specs.LinuxSeccomp) { s.Syscalls[2].Names = nil }, []string{"linux.seccomp.syscalls[2].names"}},
@@ -64,7 +74,7 @@ func TestPrepareSeccompErrors(t *testing.T) {
 	} {
 		s := mkdirProfile()
 		tc.mutate(s)
-		_, err := PrepareSeccomp(s)
+		_, err := Compile(s)
 		if err == nil {
 			t.Errorf("%s: no error", tc.name)
 			continue

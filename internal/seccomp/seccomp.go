@@ -1,0 +1,193 @@
+package seccomp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Program is a profile compiled for this machine.
+type Program struct {
+	// Filter is the BPF program, in the host's byte order.
+	Filter []unix.SockFilter
+	// Flags are the seccomp(SECCOMP_SET_MODE_FILTER) flags of
+	// linux.seccomp.flags.
+	Flags uint
+	// Unknown are the names whose rules were skipped (see Name).
+	Unknown []Name
+}
+
+// Name is a system call name of the profile that libseccomp cannot resolve
+// on this machine's architecture: its rule is skipped, as runc does, so
+// that one profile serves several kernels and architectures.
+type Name struct {
+	Field string `json:"field"` // linux.seccomp.syscalls[I].names[J]
+	Name  string `json:"name"`
+	// Elsewhere: libseccomp knows the name on one of the profile's other
+	// architectures, so the rule is meant for them rather than misspelt.
+	Elsewhere bool `json:"elsewhere,omitempty"`
+}
+
+// Helper is the name of the helper binary; HelperEnv names it by path.
+const (
+	Helper    = "hako-seccomp"
+	HelperEnv = "HAKO_SECCOMP_BINARY"
+)
+
+// CacheName is the cache directory's name in a state root: "@" is not
+// allowed in container ids, so no container can own it.
+const CacheName = "@seccomp"
+
+// Compiler compiles profiles with the helper, through a cache.
+type Compiler struct {
+	// CacheDir holds compiled programs; "" compiles every time.
+	CacheDir string
+	// HelperPath is the helper binary; "" finds it (FindHelper).
+	HelperPath string
+}
+
+// Compile returns the program of s: from the cache, or from the helper
+// (and then into the cache). Errors about the profile name its field, e.g.
+// `linux.seccomp.syscalls[2].action`.
+func (c *Compiler) Compile(s *specs.LinuxSeccomp) (*Program, error) {
+	if s == nil {
+		return nil, errors.New("linux.seccomp: no profile to compile")
+	}
+	flags, err := Flags(s.Flags)
+	if err != nil {
+		return nil, err
+	}
+	helper, err := c.helper()
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	if c.CacheDir != "" {
+		if key, err = cacheKey(helper, s); err == nil {
+			if p := readCache(c.CacheDir, key); p != nil {
+				p.Flags = flags
+				return p, nil
+			}
+		}
+	}
+	resp, err := runHelper(helper, OpCompile, s)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Error != "" {
+		return nil, errors.New(resp.Error)
+	}
+	p, err := resp.program()
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: %s %w", helper, err)
+	}
+	if key != nil {
+		writeCache(c.CacheDir, key, p)
+	}
+	p.Flags = flags
+	return p, nil
+}
+
+// Unknown lists the names of s that libseccomp cannot resolve on this
+// machine's architecture (asking the helper, without the cache): `hako
+// validate` warns about the ones unknown on every architecture of s.
+func (c *Compiler) Unknown(s *specs.LinuxSeccomp) ([]Name, error) {
+	helper, err := c.helper()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := runHelper(helper, OpNames, s)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Error != "" {
+		return nil, errors.New(resp.Error)
+	}
+	return resp.Unknown, nil
+}
+
+// LibraryVersion is the version of libseccomp in the helper, e.g. "2.5.4".
+func (c *Compiler) LibraryVersion() (string, error) {
+	helper, err := c.helper()
+	if err != nil {
+		return "", err
+	}
+	resp, err := runHelper(helper, OpVersion, nil)
+	if err != nil {
+		return "", err
+	}
+	return resp.Version, nil
+}
+
+func (c *Compiler) helper() (string, error) {
+	if c.HelperPath != "" {
+		return c.HelperPath, nil
+	}
+	return FindHelper()
+}
+
+// FindHelper locates hako-seccomp: $HAKO_SECCOMP_BINARY if set, else next
+// to the running executable, else in $PATH.
+func FindHelper() (string, error) {
+	if p := os.Getenv(HelperEnv); p != "" {
+		if err := checkExecutable(p); err != nil {
+			return "", fmt.Errorf("linux.seccomp: compiling the profile needs the helper %s, but $%s=%s %w — hint: point it at a built %s", Helper, HelperEnv, p, err, Helper)
+		}
+		return p, nil
+	}
+	nextTo := "next to hako (os.Executable failed)"
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), Helper)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+		nextTo = p
+	}
+	if p, err := exec.LookPath(Helper); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("linux.seccomp: compiling the profile needs the helper %[1]s (libseccomp), which was not found: "+
+		"$%[2]s is not set, there is no %[3]s, and no %[1]s in $PATH — hint: `make build` installs bin/%[1]s next to bin/hako (or set $%[2]s to its path)",
+		Helper, HelperEnv, nextTo)
+}
+
+// checkExecutable says why p cannot be run, as a phrase ("does not exist").
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return errors.New("does not exist")
+	case err != nil:
+		return fmt.Errorf("cannot be read: %w", err)
+	case fi.IsDir():
+		return errors.New("is a directory")
+	case fi.Mode().Perm()&0o111 == 0:
+		return errors.New("is not executable")
+	}
+	return nil
+}
+
+var flagBits = map[specs.LinuxSeccompFlag]uint{
+	"SECCOMP_FILTER_FLAG_TSYNC":            unix.SECCOMP_FILTER_FLAG_TSYNC,
+	specs.LinuxSeccompFlagLog:              unix.SECCOMP_FILTER_FLAG_LOG,
+	specs.LinuxSeccompFlagSpecAllow:        unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+	specs.LinuxSeccompFlagWaitKillableRecv: 0, // only means something with SCMP_ACT_NOTIFY, which hako does not support yet
+}
+
+// Flags converts linux.seccomp.flags to seccomp(2)'s flag bits.
+func Flags(flags []specs.LinuxSeccompFlag) (uint, error) {
+	var bits uint
+	for i, f := range flags {
+		b, ok := flagBits[f]
+		if !ok {
+			return 0, fmt.Errorf("linux.seccomp.flags[%d]: unknown flag %q: expected SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_TSYNC or SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", i, f)
+		}
+		bits |= b
+	}
+	return bits, nil
+}

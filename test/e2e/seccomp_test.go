@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/seccomp"
+	"github.com/hako-dev/hako/internal/testutil"
+)
+
+// enospcMkdir denies mkdir and mkdirat with ENOSPC.
+func enospcMkdir() *specs.LinuxSeccomp {
+	errno := uint(unix.ENOSPC)
+	return &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32, specs.ArchAARCH64},
+		Syscalls: []specs.LinuxSyscall{{
+			Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &errno,
+		}},
+	}
+}
+
+// The profile applies on both init paths (the setup program and the Go
+// init), to the container's process and to an exec'd one (which takes the
+// Go init), and the compiled program is cached in the state root.
+func TestSeccompBothInitsAndExec(t *testing.T) {
+	for _, init := range []string{"", "go"} {
+		t.Run("init="+init, func(t *testing.T) {
+			t.Setenv("HAKO_INIT", init)
+			e := newEnv(t)
+			b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) { s.Linux.Seccomp = enospcMkdir() })
+			e.must("run", "-d", "--bundle", b, "sc")
+			pid := e.state("sc").Pid
+			defer e.deleteAndReap("sc", pid)
+			status, err := os.ReadFile("/proc/" + itoa(pid) + "/status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := statusField(string(status), "Seccomp"); got != "2" {
+				t.Errorf("the container's process has Seccomp %q, want 2 (filter)", got)
+			}
+			r := e.run("exec", "sc", "sh", "-c", "mkdir /dev/shm/x && echo made; touch /dev/shm/y && echo touched")
+			if !strings.Contains(r.stdout+r.stderr, "No space left on device") || strings.Contains(r.stdout, "made") || !strings.Contains(r.stdout, "touched") {
+				t.Errorf("exec'd process under the container's profile: %s", r)
+			}
+			ents, err := os.ReadDir(filepath.Join(e.root, seccomp.CacheName))
+			if err != nil || len(ents) != 1 {
+				t.Errorf("cache %s: %d entries, %v; want 1 (create and exec share it)", seccomp.CacheName, len(ents), err)
+			}
+			if out := e.must("list", "-q"); strings.TrimSpace(out) != "sc" {
+				t.Errorf("list -q shows %q, want only sc (not the cache)", out)
+			}
+		})
+	}
+}
+
+// A second container with the same profile does not run the helper.
+func TestSeccompCacheSkipsTheHelper(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	count := filepath.Join(dir, "count")
+	helper := filepath.Join(dir, "hako-seccomp")
+	os.WriteFile(helper, []byte("#!/bin/sh\necho >>"+count+"\nexec "+testutil.SeccompHelper(t)+"\n"), 0o755)
+	t.Setenv(seccomp.HelperEnv, helper)
+	runs := func() int { b, _ := os.ReadFile(count); return strings.Count(string(b), "\n") }
+	b := e.bundle([]string{"sh", "-c", "mkdir /dev/shm/d 2>&1; true"}, func(s *specs.Spec) { s.Linux.Seccomp = enospcMkdir() })
+	for i, want := range []int{1, 1, 1} {
+		out := e.must("run", "--bundle", b, "c")
+		if !strings.Contains(out, "No space left on device") {
+			t.Errorf("run %d: mkdir not denied: %q", i, out)
+		}
+		if runs() != want {
+			t.Errorf("after run %d the helper ran %d times, want %d", i, runs(), want)
+		}
+	}
+}
+
+// Without the helper, a container with a profile is refused before
+// anything exists, with the helper's name and what to do; one without a
+// profile runs.
+func TestSeccompHelperMissing(t *testing.T) {
+	e := newEnv(t)
+	t.Setenv(seccomp.HelperEnv, filepath.Join(t.TempDir(), "gone"))
+	mounts := mountinfo(t)
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Linux.Seccomp = enospcMkdir() })
+	r := e.run("run", "--bundle", b, "nohelper")
+	if r.code == 0 || !strings.Contains(r.stderr, `container "nohelper": compiling the seccomp profile`) ||
+		!strings.Contains(r.stderr, "hako-seccomp") || !strings.Contains(r.stderr, "hint:") {
+		t.Errorf("without the helper: %s", r)
+	}
+	e.noLeftovers("nohelper", mounts)
+	e.must("run", "--bundle", e.bundle([]string{"true"}, nil), "plain")
+}
+
+// A bad profile is refused with the field; an unknown system call name is
+// a warning of `hako validate` and of create, whose rule is skipped.
+func TestSeccompErrorsAndWarnings(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Linux.Seccomp = enospcMkdir()
+		s.Linux.Seccomp.Syscalls[0].Args = []specs.LinuxSeccompArg{{Index: 0, Op: "SCMP_CMP_SOMETIMES"}}
+	})
+	r := e.run("run", "--bundle", b, "bad")
+	if r.code == 0 || !strings.Contains(r.stderr, "linux.seccomp.syscalls[0].args[0].op") {
+		t.Errorf("bad operator: %s", r)
+	}
+	b = e.bundle([]string{"sh", "-c", "mkdir /dev/shm/d 2>&1; true"}, func(s *specs.Spec) {
+		s.Linux.Seccomp = enospcMkdir()
+		s.Linux.Seccomp.Syscalls[0].Names = []string{"mkdir", "mkdri", "mkdirat"}
+	})
+	r = e.run("validate", "--bundle", b)
+	if r.code != 0 || !strings.Contains(r.stdout, `linux.seccomp.syscalls[0].names[1]: libseccomp does not know the system call "mkdri"`) {
+		t.Errorf("validate: %s", r)
+	}
+	// The log line quotes the message (the default text format).
+	warned := func(r result) bool {
+		return r.code == 0 && strings.Contains(r.stderr, "level=warning") && strings.Contains(r.stderr, "linux.seccomp.syscalls[0].names[1]: libseccomp does not know the system call") &&
+			strings.Contains(r.stderr, "mkdri") && strings.Contains(r.stdout, "No space left on device")
+	}
+	if r = e.run("run", "--bundle", b, "warned"); !warned(r) {
+		t.Errorf("run with an unknown name: %s", r)
+	}
+	// A cached compile warns the same.
+	if r = e.run("run", "--bundle", b, "warned"); !warned(r) {
+		t.Errorf("run with an unknown name, from the cache: %s", r)
+	}
+}
