@@ -6,7 +6,11 @@
 #
 #   make bench            # or, as root: ./bench/bench.sh
 #
-# Environment: RUNS (runs of (a) and (b), default 90), MANY_RUNS (runs of
+# With (f) and (g): `run` with a seccomp profile of the size of a container
+# engine's default one, from hako's program cache, and with that cache
+# emptied before each run (a profile's first use).
+#
+# Environment: RUNS (runs of (a), (b), (e), (f), (g), default 90), MANY_RUNS (runs of
 # (c), default 15), ROUNDS (the runs are split into this many rounds that
 # alternate the runtimes, default 3), RSS_RUNS (default 5), OUT (default
 # BENCHMARKS.md at the top of the repository; empty: print only).
@@ -25,7 +29,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 
 if [ -z "${HAKO_BENCH_WORK:-}" ]; then
 	[ "$(id -u)" = 0 ] || die "needs root (it creates containers) — hint: sudo make bench"
-	for t in go hyperfine runc crun; do
+	for t in go hyperfine runc crun /usr/bin/time; do
 		command -v "$t" >/dev/null || die "$t is not installed — hint: make deps"
 	done
 	[ -x /bin/busybox ] || die "/bin/busybox is missing — hint: apt-get install busybox-static"
@@ -74,10 +78,15 @@ mkdir -p "$roots/hako" "$roots/runc" "$roots/crun"
 bundle=$work/bundle
 mkdir -p "$bundle"
 "$driver" bundle "$bundle"
+sc_bundle=$work/bundle-seccomp
+mkdir -p "$sc_bundle"
+"$driver" bundle --seccomp "$sc_bundle"
 
 for rt in hako runc crun; do
 	"${!rt}" --root "$roots/$rt" run --bundle "$bundle" "check-$rt" \
 		|| die "$rt cannot run the bundle; see its error above"
+	"${!rt}" --root "$roots/$rt" run --bundle "$sc_bundle" "check-$rt" \
+		|| die "$rt cannot run the bundle with the seccomp profile; see its error above"
 done
 
 # (e) exec: one long-running container per runtime, /bin/true exec'd in it.
@@ -123,6 +132,20 @@ for round in $(seq "$ROUNDS"); do
 		args+=(-n "e/$rt" "${!rt} --root $roots/$rt exec e /bin/true")
 	done
 	hf --runs "$per_round" --export-json "$res/e-$round.json" "${args[@]}"
+	args=()
+	for rt in "${order[@]}"; do
+		args+=(-n "f/$rt" "${!rt} --root $roots/$rt run --bundle $sc_bundle f")
+	done
+	hf --runs "$per_round" --export-json "$res/f-$round.json" "${args[@]}"
+	# (g): hako's cache emptied before each of its runs; runc and crun
+	# compile every time anyway.
+	args=()
+	for rt in "${order[@]}"; do
+		prep=true
+		[ "$rt" = hako ] && prep="rm -rf $roots/hako/@seccomp"
+		args+=(--prepare "$prep" -n "g/$rt" "${!rt} --root $roots/$rt run --bundle $sc_bundle g")
+	done
+	hf --runs "$per_round" --export-json "$res/g-$round.json" "${args[@]}"
 done
 for rt in hako runc crun; do "${!rt}" --root "$roots/$rt" delete --force e >/dev/null 2>&1 || true; done
 
@@ -148,7 +171,7 @@ cgroup_mode() {
 	echo "- hako: $("$hako" --version | head -1 | sed 's/^hako version //'), built with $(go version | cut -d' ' -f3)"
 	echo "- runc: $(runc --version | head -1 | sed 's/^runc version //'); crun: $(crun --version | head -1 | sed 's/^crun version //'); $(hyperfine --version)"
 	echo "- load average at the end of the run (the bench's own included): $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); date: $(date -u +%Y-%m-%dT%H:%MZ)"
-	echo "- runs: (a), (b) and (e) $((per_round * ROUNDS)) each, (c) $((many_per_round * ROUNDS)), in $ROUNDS rounds; RSS: largest of $RSS_RUNS"
+	echo "- runs: (a), (b), (e), (f) and (g) $((per_round * ROUNDS)) each, (c) $((many_per_round * ROUNDS)), in $ROUNDS rounds; RSS: largest of $RSS_RUNS"
 } > "$work/machine.md"
 
 echo >&2

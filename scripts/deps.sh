@@ -2,9 +2,9 @@
 # Installs what building, testing and the demo need on Debian, as root:
 # busybox-static (the test and demo rootfs), libseccomp-dev (cgo, for the hako-seccomp helper), and the
 # runtimes and tools used as comparison and clients (runc, crun, umoci,
-# hyperfine). Go modules come from the module proxy.
+# hyperfine, GNU time). Go modules come from the module proxy.
 set -euo pipefail
-pkgs=(busybox-static libseccomp-dev gcc make iproute2 runc crun umoci hyperfine containerd)
+pkgs=(busybox-static libseccomp-dev gcc make iproute2 runc crun umoci hyperfine containerd time)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,8 +13,9 @@ import (
 // bundle writes a busybox bundle in dir: rootfs/ built from the host's
 // static busybox (the binary copied, one symlink per applet) and a
 // config.json that is `hako spec` (the same as `runc spec`) with
-// ociVersion 1.0.2 (crun 1.8 refuses 1.1+), no terminal and /bin/true.
-func bundle(dir, busybox string) error {
+// ociVersion 1.0.2 (crun 1.8 refuses 1.1+), no terminal and /bin/true;
+// with withSeccomp, also the bench's seccomp profile (benchProfile).
+func bundle(dir, busybox string, withSeccomp bool) error {
 	rootfs := filepath.Join(dir, "rootfs")
 	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root", "run"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
@@ -50,5 +51,12 @@ func bundle(dir, busybox string) error {
 	s.Version = "1.0.2"
 	s.Process.Terminal = false
 	s.Process.Args = []string{"/bin/true"}
+	if withSeccomp {
+		p, err := benchProfile()
+		if err != nil {
+			return err
+		}
+		s.Linux.Seccomp = p
+	}
 	return spec.Write(filepath.Join(dir, "config.json"), s)
 }

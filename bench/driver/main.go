@@ -3,7 +3,7 @@
 // shell cannot do well on this machine:
 //
 //	driver reaper CMD ARGS...            run CMD as a child subreaper and reap orphans
-//	driver bundle DIR                    write the busybox bundle (rootfs/ + config.json)
+//	driver bundle [--seccomp] DIR        write the busybox bundle (rootfs/ + config.json), with the bench's seccomp profile
 //	driver cycle RUNTIME ROOT BUNDLE ID  create, start, wait for the process, delete
 //	driver many N RUNTIME ROOT BUNDLE ID N cycles at once (ids ID-0 ... ID-N-1)
 //	driver rss RUNTIME ROOT BUNDLE ID K  peak RSS (KiB) of `run` and of `create`, max of K runs
@@ -33,10 +33,14 @@ func main() {
 		}
 		os.Exit(reaper(args))
 	case "bundle":
+		withSeccomp := len(args) == 2 && args[0] == "--seccomp"
+		if withSeccomp {
+			args = args[1:]
+		}
 		if len(args) != 1 {
 			usage()
 		}
-		err = bundle(args[0], "/bin/busybox")
+		err = bundle(args[0], "/bin/busybox", withSeccomp)
 	case "cycle":
 		if len(args) != 4 {
 			usage()
@@ -86,6 +90,6 @@ func main() {
 func rt(a []string) runtime { return runtime{bin: a[0], root: a[1], bundle: a[2]} }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: driver reaper CMD... | bundle DIR | cycle RUNTIME ROOT BUNDLE ID | many N RUNTIME ROOT BUNDLE ID | rss RUNTIME ROOT BUNDLE ID K | report DIR MACHINE.md [OUT]")
+	fmt.Fprintln(os.Stderr, "usage: driver reaper CMD... | bundle [--seccomp] DIR | cycle RUNTIME ROOT BUNDLE ID | many N RUNTIME ROOT BUNDLE ID | rss RUNTIME ROOT BUNDLE ID K | report DIR MACHINE.md [OUT]")
 	os.Exit(2)
 }

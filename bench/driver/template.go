@@ -35,15 +35,31 @@ bench; do not edit it by hand.
   driver's own start (about 1 ms, the same for every runtime).
 - **(c)** ` + "`bench/driver many 20`" + `: twenty (b) cycles at once; the time until
   the last one is deleted.
-- **(d)** ` + "`ru_maxrss`" + ` from ` + "`wait4`" + ` of the runtime's process, the largest
+- **(d)** ` + "`ru_maxrss`" + ` of the runtime's process as GNU time reports it
+  (` + "`/usr/bin/time -f %M`" + `, which forks: a command started with vfork, as Go
+  starts one, would carry the starter's peak RSS in its own), the largest
   of several runs. For ` + "`run`" + ` it covers the processes the runtime waits for
-  (hako's and runc's re-executed init before its execve, crun's fork); a
-  created container's process is not waited for by ` + "`create`" + `. Binary
-  size is the file's size (runc is static; crun is dynamically linked, its
-  libraries not counted; hako is static, and its image helper hako-image,
-  which running containers never needs, is not counted).
+  (runc's re-executed init before its execve, crun's fork, hako's setup
+  child, which shares hako's memory); a created container's process is not
+  waited for by ` + "`create`" + `. On this kernel a file's large page-cache folios
+  are mapped whole on a fault, so the binary's pages count nearly in full.
+  Binary size is the file's size (runc is static; crun is dynamically
+  linked, its libraries not counted; hako is static, and its helpers
+  hako-image (image verbs) and hako-seccomp (compiles a seccomp profile
+  once, then its program is read from the cache) are not counted).
 - **(e)** ` + "`RUNTIME --root R exec e /bin/true`" + ` in a container started once
   with ` + "`run -d`" + ` (busybox ` + "`sleep`" + `), timed by ` + "`hyperfine -N`" + `.
+- **(f)** as (a), with a seccomp profile of the size of a container
+  engine's default one, written by the driver from the host's system call
+  table: default ` + "`SCMP_ACT_ERRNO`" + ` (EPERM), one rule allowing 309 names
+  (all but 52 that such profiles refuse: modules, kexec, mounts,
+  namespaces, clocks, keyrings, ptrace, swap, reboot, BPF, perf) and four
+  conditional ` + "`personality`" + ` rules. runc and crun compile it with
+  libseccomp in every ` + "`run`" + `; hako reads the program its helper
+  hako-seccomp compiled once from the cache in its ` + "`--root`" + `.
+- **(g)** as (f), with hako's cache emptied before each of its runs
+  (hyperfine ` + "`--prepare`" + `): the cost of a profile's first use, when hako
+  runs the helper.
 - Each hyperfine benchmark runs in several rounds, alternating the runtimes,
   so that a change of load on a shared machine falls on all of them alike;
   the order rotates from round to round, as whoever runs first in a group
