@@ -72,4 +72,3 @@ func (r runtime) peakRSS(args ...string) (int64, error) {
 	}
 	return kb, nil
 }
-
