@@ -1,13 +1,13 @@
 package containerinit
 
 import (
-	"encoding/json"
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/initproto"
+	"github.com/hako-dev/hako/internal/validate"
 )
 
 // runExec prepares a process joining a running container (`hako exec`).
@@ -15,8 +15,8 @@ import (
 // process exactly like the container's own: terminal, rlimits, seccomp,
 // user and capabilities, cwd, and execs.
 func runExec(conn *initproto.Conn, cfg *initproto.Config) error {
-	var s specs.Spec
-	if err := json.Unmarshal(cfg.Spec, &s); err != nil {
+	s, err := validate.Decode(cfg.Spec)
+	if err != nil {
 		return step("decoding the process", err)
 	}
 	if s.Process == nil || len(s.Process.Args) == 0 {

@@ -1,7 +1,6 @@
 package containerinit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/initproto"
 	"github.com/hako-dev/hako/internal/mount"
+	"github.com/hako-dev/hako/internal/validate"
 
 	"github.com/hako-dev/hako/internal/spec"
 )
@@ -92,10 +92,13 @@ func run(conn *initproto.Conn) error {
 	if cfg.Exec {
 		return runExec(conn, cfg)
 	}
-	var s specs.Spec
-	if err := json.Unmarshal(cfg.Spec, &s); err != nil {
+	// validate.Decode gives encoding/json's result without its cold start
+	// (half a millisecond of reflection in a fresh process).
+	sp, err := validate.Decode(cfg.Spec)
+	if err != nil {
 		return step("decoding config", err)
 	}
+	s := *sp
 	if s.Process == nil {
 		return step("decoding config", fmt.Errorf("process is missing"))
 	}

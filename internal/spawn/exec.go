@@ -1,7 +1,6 @@
 package spawn
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hako-dev/hako/internal/initproto"
 	"github.com/hako-dev/hako/internal/seccomp"
+	"github.com/hako-dev/hako/internal/spec"
 )
 
 // ExecOptions describe a process joining a running container.
@@ -52,10 +52,7 @@ func StartExec(o *ExecOptions) (*Init, error) {
 			join = append(join, specs.LinuxNamespace{Type: t, Path: p})
 		}
 	}
-	specJSON, err := json.Marshal(o.Spec)
-	if err != nil {
-		return nil, err
-	}
+	specJSON := execSpecJSON(o.Spec)
 	ic, err := newInitCmd(o.ExtraFiles, nil, o.Stdin, o.Stdout, o.Stderr)
 	if err != nil {
 		return nil, err
@@ -132,4 +129,11 @@ func StartExec(o *ExecOptions) (*Init, error) {
 			return nil, fmt.Errorf("init protocol: unexpected %s", m.Kind)
 		}
 	}
+}
+
+// execSpecJSON is what the init of an exec needs of the spec: the version
+// and the process (linux.seccomp travels compiled, in the Config), encoded
+// without encoding/json's cold start (spec.AppendProcessSpec).
+func execSpecJSON(s *specs.Spec) []byte {
+	return spec.AppendProcessSpec(make([]byte, 0, 1024), s.Version, s.Process)
 }
