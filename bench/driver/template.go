@@ -74,5 +74,5 @@ It needs root, Go, hyperfine, runc, crun and busybox-static (` + "`make deps`" +
 installs them on Debian). ` + "`RUNS`" + `, ` + "`MANY_RUNS`" + ` and ` + "`ROUNDS`" + ` change the number of
 runs. On a cgroup v1 host crun 1.8 needs the hugetlb controller bound; the
 script mounts it if it is missing. Go micro-benchmarks of the hot paths:
-` + "`go test -run '^$' -bench . ./internal/spec ./internal/validate ./internal/state ./internal/initproto`" + `.
+` + "`go test -run '^$' -bench . ./internal/spec ./internal/validate ./internal/state ./internal/initproto ./internal/seccomp`" + `.
 `
