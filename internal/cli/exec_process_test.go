@@ -24,9 +24,9 @@ func TestDecodeProcessMatchesEncodingJSON(t *testing.T) {
 		`null`,
 		`{}`,
 		` {"args": ["a\u00e9\n"]} `,
-		`{"args":"sh"}`,             // wrong type
-		`{"user":{"uid":-1}}`,       // out of range
-		`{"args":["sh"]`,            // unterminated
+		`{"args":"sh"}`,       // wrong type
+		`{"user":{"uid":-1}}`, // out of range
+		`{"args":["sh"]`,      // unterminated
 		`{"args":["sh"]}, "process": {"args":["other"]}`, // not one document
 		`{"args":["sh"]} {"x":1}`,
 		``,

@@ -1,17 +1,15 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hako-dev/hako/internal/cli/clibase"
+	"github.com/hako-dev/hako/internal/helperbin"
 
 	"github.com/hako-dev/hako/internal/timerslack"
 )
@@ -80,40 +78,9 @@ func execImageHelper(verb string) error {
 // findImageHelper locates hako-image: $HAKO_IMAGE_BINARY if set, else next
 // to the running executable, else in $PATH.
 func findImageHelper() (string, error) {
-	if p := os.Getenv(clibase.ImageHelperEnv); p != "" {
-		if err := checkExecutable(p); err != nil {
-			return "", fmt.Errorf("the image helper, but $%s=%s %w; point it at a built %s", clibase.ImageHelperEnv, p, err, clibase.ImageHelper)
-		}
-		return p, nil
+	p, err := helperbin.Find(clibase.ImageHelper, clibase.ImageHelperEnv)
+	if err != nil {
+		return "", fmt.Errorf("the image helper %w", err)
 	}
-	nextTo := "next to hako (os.Executable failed)"
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), clibase.ImageHelper)
-		if checkExecutable(p) == nil {
-			return p, nil
-		}
-		nextTo = p
-	}
-	if p, err := exec.LookPath(clibase.ImageHelper); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("the image helper %[1]s, which was not found: $%[2]s is not set, there is no %[3]s, and no %[1]s in $PATH; "+
-		"build it with `make build`, which installs bin/%[1]s next to bin/hako (or set %[2]s to its path)",
-		clibase.ImageHelper, clibase.ImageHelperEnv, nextTo)
-}
-
-// checkExecutable says why p cannot be run, as a phrase ("does not exist").
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return errors.New("does not exist")
-	case err != nil:
-		return fmt.Errorf("cannot be read: %w", err)
-	case fi.IsDir():
-		return errors.New("is a directory")
-	case fi.Mode().Perm()&0o111 == 0:
-		return errors.New("is not executable")
-	}
-	return nil
+	return p, nil
 }

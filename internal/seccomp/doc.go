@@ -22,5 +22,5 @@
 // temporary file and renamed.
 //
 // This package is a leaf: it imports only the standard library, the
-// runtime spec and golang.org/x/sys/unix.
+// runtime spec, golang.org/x/sys/unix and internal/helperbin.
 package seccomp

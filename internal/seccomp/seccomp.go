@@ -3,12 +3,11 @@ package seccomp
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/helperbin"
 )
 
 // Program is a profile compiled for this machine.
@@ -75,12 +74,9 @@ func (c *Compiler) Compile(s *specs.LinuxSeccomp) (*Program, error) {
 			}
 		}
 	}
-	resp, err := runHelper(helper, OpCompile, s)
+	resp, err := ask(helper, OpCompile, s)
 	if err != nil {
 		return nil, err
-	}
-	if resp.Error != "" {
-		return nil, errors.New(resp.Error)
 	}
 	p, err := resp.program()
 	if err != nil {
@@ -101,12 +97,9 @@ func (c *Compiler) Unknown(s *specs.LinuxSeccomp) ([]Name, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := runHelper(helper, OpNames, s)
+	resp, err := ask(helper, OpNames, s)
 	if err != nil {
 		return nil, err
-	}
-	if resp.Error != "" {
-		return nil, errors.New(resp.Error)
 	}
 	return resp.Unknown, nil
 }
@@ -117,11 +110,23 @@ func (c *Compiler) LibraryVersion() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	resp, err := runHelper(helper, OpVersion, nil)
+	resp, err := ask(helper, OpVersion, nil)
 	if err != nil {
 		return "", err
 	}
 	return resp.Version, nil
+}
+
+// ask runs the helper once; a problem with the profile is the error.
+func ask(helper, op string, s *specs.LinuxSeccomp) (*Response, error) {
+	resp, err := runHelper(helper, op, s)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Error != "" {
+		return nil, errors.New(resp.Error)
+	}
+	return resp, nil
 }
 
 func (c *Compiler) helper() (string, error) {
@@ -134,42 +139,11 @@ func (c *Compiler) helper() (string, error) {
 // FindHelper locates hako-seccomp: $HAKO_SECCOMP_BINARY if set, else next
 // to the running executable, else in $PATH.
 func FindHelper() (string, error) {
-	if p := os.Getenv(HelperEnv); p != "" {
-		if err := checkExecutable(p); err != nil {
-			return "", fmt.Errorf("linux.seccomp: compiling the profile needs the helper %s, but $%s=%s %w — hint: point it at a built %s", Helper, HelperEnv, p, err, Helper)
-		}
-		return p, nil
+	p, err := helperbin.Find(Helper, HelperEnv)
+	if err != nil {
+		return "", fmt.Errorf("linux.seccomp: compiling the profile needs the libseccomp helper %w", err)
 	}
-	nextTo := "next to hako (os.Executable failed)"
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), Helper)
-		if checkExecutable(p) == nil {
-			return p, nil
-		}
-		nextTo = p
-	}
-	if p, err := exec.LookPath(Helper); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("linux.seccomp: compiling the profile needs the helper %[1]s (libseccomp), which was not found: "+
-		"$%[2]s is not set, there is no %[3]s, and no %[1]s in $PATH — hint: `make build` installs bin/%[1]s next to bin/hako (or set $%[2]s to its path)",
-		Helper, HelperEnv, nextTo)
-}
-
-// checkExecutable says why p cannot be run, as a phrase ("does not exist").
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return errors.New("does not exist")
-	case err != nil:
-		return fmt.Errorf("cannot be read: %w", err)
-	case fi.IsDir():
-		return errors.New("is a directory")
-	case fi.Mode().Perm()&0o111 == 0:
-		return errors.New("is not executable")
-	}
-	return nil
+	return p, nil
 }
 
 var flagBits = map[specs.LinuxSeccompFlag]uint{

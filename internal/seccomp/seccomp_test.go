@@ -41,13 +41,20 @@ func countingHelper(t *testing.T, dir string) (path string, runs func() int) {
 	}
 }
 
-func TestCompileMatchesLibseccompAndCaches(t *testing.T) {
+// countingCompiler is a Compiler with a cache of its own and the counting
+// helper.
+func countingCompiler(t *testing.T) (c *seccomp.Compiler, helper string, runs func() int) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the helper")
 	}
 	dir := t.TempDir()
-	helper, runs := countingHelper(t, dir)
-	c := &seccomp.Compiler{CacheDir: filepath.Join(dir, seccomp.CacheName), HelperPath: helper}
+	helper, runs = countingHelper(t, dir)
+	return &seccomp.Compiler{CacheDir: filepath.Join(dir, seccomp.CacheName), HelperPath: helper}, helper, runs
+}
+
+func TestCompileMatchesLibseccompAndCaches(t *testing.T) {
+	c, helper, runs := countingCompiler(t)
 	s := testutil.MkdirSeccompProfile()
 	s.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC", specs.LinuxSeccompFlagLog}
 	want, err := seccompc.Compile(s)
@@ -126,12 +133,7 @@ func TestCompileMatchesLibseccompAndCaches(t *testing.T) {
 }
 
 func TestCompileErrorsNameTheField(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the helper")
-	}
-	dir := t.TempDir()
-	helper, runs := countingHelper(t, dir)
-	c := &seccomp.Compiler{CacheDir: filepath.Join(dir, seccomp.CacheName), HelperPath: helper}
+	c, _, runs := countingCompiler(t)
 	s := testutil.MkdirSeccompProfile()
 	s.Syscalls[2].Action = "SCMP_ACT_EXPLODE"
 	for i := 1; i <= 2; i++ {

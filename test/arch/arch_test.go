@@ -90,10 +90,10 @@ func TestRuntimeBinaryIsPureGo(t *testing.T) {
 
 func TestLeavesImportOnlyLogging(t *testing.T) {
 	for _, leaf := range []string{"internal/state", "internal/initproto", "internal/mount", "internal/security", "internal/seccomp",
-		"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack", "internal/cli/clibase", "internal/sysprog", "internal/sigfwd", "internal/timerslack"} {
+		"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack", "internal/cli/clibase", "internal/sysprog", "internal/sigfwd", "internal/timerslack", "internal/helperbin"} {
 		for _, d := range deps(t, leaf) {
-			if d != "internal/logging" && d != "internal/sysprog" && d != "internal/timerslack" {
-				t.Errorf("leaf %s imports %s; leaves may import only internal/logging, internal/sysprog (the setup-program builder) and internal/timerslack", leaf, d)
+			if d != "internal/logging" && d != "internal/sysprog" && d != "internal/timerslack" && d != "internal/helperbin" {
+				t.Errorf("leaf %s imports %s; leaves may import only internal/logging, internal/sysprog (the setup-program builder), internal/timerslack and internal/helperbin (finding the helper binaries)", leaf, d)
 			}
 		}
 	}
