@@ -19,8 +19,13 @@ LDVERSION = -X github.com/hako-dev/hako/internal/cli/clibase.Version=$(VERSION)
 # which hako execs for those verbs, and hako-seccomp, which compiles
 # seccomp profiles with libseccomp for hako (the programs are cached in the
 # state root). hako finds both next to itself.
+# hako's entry point is a stub that sets a coarse timer slack before the Go
+# runtime starts its threads (internal/timerslack).
+ENTRY = -E=github.com/hako-dev/hako/internal/timerslack.entry
+
 build:
-	CGO_ENABLED=0 $(GO) build $(TAGS) -ldflags "$(LDVERSION)" -o bin/ ./cmd/hako ./cmd/hako-image
+	CGO_ENABLED=0 $(GO) build $(TAGS) -ldflags "$(LDVERSION) $(ENTRY)" -o bin/ ./cmd/hako
+	CGO_ENABLED=0 $(GO) build $(TAGS) -ldflags "$(LDVERSION)" -o bin/ ./cmd/hako-image
 	CGO_ENABLED=1 $(GO) build $(TAGS) -ldflags "$(LDVERSION) -extldflags -static" -o bin/ ./cmd/hako-seccomp
 
 vet:

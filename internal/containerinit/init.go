@@ -17,6 +17,7 @@ import (
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/initproto"
 	"github.com/hako-dev/hako/internal/mount"
+	"github.com/hako-dev/hako/internal/timerslack"
 	"github.com/hako-dev/hako/internal/validate"
 
 	"github.com/hako-dev/hako/internal/spec"
@@ -54,6 +55,9 @@ func step(name string, err error) error {
 // Main is the init's entry point; it never returns.
 func Main() {
 	runtime.LockOSThread()
+	// This thread execs the process: it gives it the caller's timer slack,
+	// not the coarse one hako's entry stub set for its own threads.
+	timerslack.Restore()
 	fd, err := strconv.Atoi(os.Getenv(EnvFD))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hako-init: must be started by hako, not by hand")

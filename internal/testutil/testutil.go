@@ -185,7 +185,8 @@ func SeccompHelper(t testing.TB) string {
 }
 
 // build links the binaries as `make build` does (see the Makefile): hako
-// and hako-image in pure Go, hako-seccomp with cgo and static libseccomp.
+// (with its timer-slack entry stub) and hako-image in pure Go, hako-seccomp
+// with cgo and static libseccomp.
 func build() {
 	root, err := ModuleRoot()
 	if err != nil {
@@ -202,7 +203,8 @@ func build() {
 		cgo  string
 		args []string
 	}{
-		{"0", []string{"-tags", "osusergo,netgo", "-o", dir + "/", "./cmd/hako", "./cmd/hako-image"}},
+		{"0", []string{"-tags", "osusergo,netgo", "-ldflags", "-E=github.com/hako-dev/hako/internal/timerslack.entry", "-o", dir + "/", "./cmd/hako"}},
+		{"0", []string{"-tags", "osusergo,netgo", "-o", dir + "/", "./cmd/hako-image"}},
 		{"1", []string{"-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", dir + "/", "./cmd/hako-seccomp"}},
 	} {
 		cmd := exec.Command("go", append([]string{"build"}, b.args...)...)

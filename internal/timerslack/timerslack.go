@@ -13,6 +13,13 @@
 // on a thread that has the original slack back, and programs that fork
 // otherwise (internal/sysprog's setup child) set [Original] themselves.
 //
+// Linked with -ldflags=-E=github.com/hako-dev/hako/internal/timerslack.entry
+// (as `make build` links hako), the binary's first instruction is a stub
+// (entry_amd64.s) that records the slack it was started with and sets the
+// coarse one before the Go runtime starts: every thread is born with it,
+// and Raise has nothing left to do. Without the flag, Raise sets it on
+// each thread through /proc.
+//
 // This package is a leaf: it imports only the standard library and
 // golang.org/x/sys/unix.
 package timerslack
@@ -37,6 +44,16 @@ var orig atomic.Uint64 // the slack hako started with; 0: not raised
 // ignored: the slack is only an optimisation.
 func Raise() {
 	if orig.Load() != 0 {
+		return
+	}
+	if entrySlack != 0 {
+		// The entry stub ran before the runtime made its first thread:
+		// every thread has the coarse slack, unless the process was
+		// started with one at least as coarse (or prctl failed: an
+		// errno, negative, reads as huge).
+		if entrySlack < Coarse {
+			orig.Store(entrySlack)
+		}
 		return
 	}
 	cur, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
@@ -65,6 +82,16 @@ func Raise() {
 // Original is the slack a child process must have: the one hako started
 // with, or 0 when Raise did not change it.
 func Original() uint64 { return orig.Load() }
+
+// Restore gives the calling thread the slack the process was started with
+// (the Go init: its entry stub raised it, and the thread that execs the
+// container's process must pass the original on).
+func Restore() {
+	Raise() // learns the original from the entry stub, if it ran
+	if o := orig.Load(); o != 0 {
+		unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(o), 0, 0, 0)
+	}
+}
 
 // Fork runs f, which forks or executes on the calling thread (os/exec's
 // Start, syscall.Exec), with the original slack on that thread, so that the

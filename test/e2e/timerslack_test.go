@@ -39,3 +39,36 @@ func TestTimerSlackDoesNotLeak(t *testing.T) {
 		})
 	}
 }
+
+// hako's own threads, every one of them, have the coarse slack: the entry
+// stub sets it before the Go runtime starts its first thread.
+func TestTimerSlackCoarseOnEveryHakoThread(t *testing.T) {
+	e := newEnv(t)
+	b, err := os.ReadFile("/proc/self/timerslack_ns")
+	if err != nil {
+		t.Skip("no /proc/self/timerslack_ns:", err)
+	}
+	if strings.TrimSpace(string(b)) == "1000000" {
+		t.Skip("this test already runs with a 1 ms slack: nothing to tell apart")
+	}
+	cmd, pid := e.startForeground(e.bundle([]string{"sleep", "1000"}, nil), "coarse")
+	tasks, err := os.ReadDir("/proc/" + itoa(cmd.Process.Pid) + "/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) < 2 {
+		t.Fatalf("hako run has %d threads; the Go runtime starts several", len(tasks))
+	}
+	for _, task := range tasks {
+		s, err := os.ReadFile("/proc/" + task.Name() + "/timerslack_ns")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(s)); got != "1000000" {
+			t.Errorf("hako's thread %s has timer slack %s, want 1000000", task.Name(), got)
+		}
+	}
+	e.must("kill", "coarse", "KILL")
+	cmd.Wait()
+	reap(pid)
+}
