@@ -199,12 +199,21 @@ func (f *fsManager) Stats() (*Stats, error) {
 }
 
 func (f *fsManager) Destroy() error {
+	// The library removes the container's own directories (and forgets
+	// them): only the parents this container made are left to remove.
+	own := map[string]bool{}
+	for _, p := range f.m.GetPaths() {
+		own[p] = true
+	}
 	if err := f.m.Destroy(); err != nil {
 		return fmt.Errorf("removing %s: %w (are processes still inside? kill them first)", f.where(), err)
 	}
 	// Parents this container created, deepest first; another container
 	// may still use one (EBUSY), or have removed it (ENOENT).
 	for i := len(f.created) - 1; i >= 0; i-- {
+		if own[f.created[i]] {
+			continue
+		}
 		err := unix.Rmdir(f.created[i])
 		if err != nil && err != unix.ENOENT && err != unix.EBUSY && err != unix.ENOTEMPTY {
 			return fmt.Errorf("removing %s: %w", f.created[i], err)
