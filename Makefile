@@ -19,9 +19,10 @@ LDVERSION = -X github.com/hako-dev/hako/internal/cli/clibase.Version=$(VERSION)
 # which hako execs for those verbs, and hako-seccomp, which compiles
 # seccomp profiles with libseccomp for hako (the programs are cached in the
 # state root). hako finds both next to itself.
-# hako's entry point is a stub that sets a coarse timer slack before the Go
-# runtime starts its threads (internal/timerslack).
-ENTRY = -E=github.com/hako-dev/hako/internal/timerslack.entry
+# On amd64, hako's entry point is a stub that sets a coarse timer slack
+# before the Go runtime starts its threads (internal/timerslack); elsewhere
+# the slack is raised from main.
+ENTRY = $(if $(filter amd64,$(shell $(GO) env GOARCH)),-E=github.com/hako-dev/hako/internal/timerslack.entry)
 
 build:
 	CGO_ENABLED=0 $(GO) build $(TAGS) -ldflags "$(LDVERSION) $(ENTRY)" -o bin/ ./cmd/hako

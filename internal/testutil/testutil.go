@@ -199,11 +199,15 @@ func build() {
 		return
 	}
 	hakoBin = filepath.Join(dir, "hako")
+	entry := "" // the timer-slack entry stub exists on amd64 only
+	if runtime.GOARCH == "amd64" {
+		entry = "-E=github.com/hako-dev/hako/internal/timerslack.entry"
+	}
 	for _, b := range []struct {
 		cgo  string
 		args []string
 	}{
-		{"0", []string{"-tags", "osusergo,netgo", "-ldflags", "-E=github.com/hako-dev/hako/internal/timerslack.entry", "-o", dir + "/", "./cmd/hako"}},
+		{"0", []string{"-tags", "osusergo,netgo", "-ldflags", entry, "-o", dir + "/", "./cmd/hako"}},
 		{"0", []string{"-tags", "osusergo,netgo", "-o", dir + "/", "./cmd/hako-image"}},
 		{"1", []string{"-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", dir + "/", "./cmd/hako-seccomp"}},
 	} {
