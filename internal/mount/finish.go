@@ -136,6 +136,6 @@ func remountReadonly(p string) error {
 	if err := unix.Statfs(p, &st); err != nil {
 		return err
 	}
-	flags := statfsToMS(st.Flags) | unix.MS_RDONLY | unix.MS_REMOUNT | unix.MS_BIND
+	flags := statfsToMS(int64(st.Flags)) | unix.MS_RDONLY | unix.MS_REMOUNT | unix.MS_BIND
 	return unix.Mount("", p, "", flags, "")
 }

@@ -206,7 +206,7 @@ func (e *entry) remount() error {
 		if err := unix.Statfs(t, &st); err != nil {
 			return err
 		}
-		flags := unix.MS_REMOUNT | unix.MS_BIND | remountFlags(&e.o, statfsToMS(st.Flags))
+		flags := unix.MS_REMOUNT | unix.MS_BIND | remountFlags(&e.o, statfsToMS(int64(st.Flags)))
 		return unix.Mount("", t, "", flags, "")
 	})
 }

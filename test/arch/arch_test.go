@@ -6,6 +6,7 @@
 package arch
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -95,6 +96,22 @@ func TestLeavesImportOnlyLogging(t *testing.T) {
 			if d != "internal/logging" && d != "internal/sysprog" && d != "internal/timerslack" && d != "internal/helperbin" {
 				t.Errorf("leaf %s imports %s; leaves may import only internal/logging, internal/sysprog (the setup-program builder), internal/timerslack and internal/helperbin (finding the helper binaries)", leaf, d)
 			}
+		}
+	}
+}
+
+// hako builds for the architectures Go and the runtime spec support, even
+// where setup programs (amd64 machine code) do not exist and every
+// container takes the Go init.
+func TestRuntimeBuildsElsewhere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles")
+	}
+	for _, arch := range []string{"arm64", "s390x"} { // little- and big-endian 64-bit
+		cmd := exec.Command("go", "build", "-tags", "osusergo,netgo", "-o", "/dev/null", mod+"cmd/hako", mod+"cmd/hako-image")
+		cmd.Env = append(os.Environ(), "GOARCH="+arch, "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("GOARCH=%s: %v\n%s", arch, err, out)
 		}
 	}
 }
