@@ -155,15 +155,31 @@ func run(conn *initproto.Conn) error {
 			return step("createContainer hooks", err)
 		}
 	}
-	// Resolve the exec fifo while the host's /proc is still reachable; the
-	// open blocks until `hako start` opens the other end.
+	// The exec fifo is reopened for writing through our fd directory; the
+	// open blocks until `hako start` opens the other end, so it runs on a
+	// goroutine. The directory is resolved here, while the host's /proc is
+	// still our /proc: the goroutine may run only after the root changed
+	// (pivot_root, or --no-pivot's MS_MOVE and chroot), and a path resolved
+	// then would name another /proc, or none.
 	var fifoDone chan fifoResult
 	if cfg.FifoFD >= 0 {
+		fdDir, err := unix.Open("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return step("waiting for start", fmt.Errorf("/proc/self/fd: %w", err))
+		}
 		fifoDone = make(chan fifoResult, 1)
-		path := "/proc/self/fd/" + strconv.Itoa(cfg.FifoFD)
+		name := strconv.Itoa(cfg.FifoFD)
 		go func() {
-			f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_CLOEXEC, 0)
-			fifoDone <- fifoResult{f, err}
+			fd, err := unix.Openat(fdDir, name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+			for err == unix.EINTR { // the runtime's preemption signals
+				fd, err = unix.Openat(fdDir, name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+			}
+			unix.Close(fdDir)
+			if err != nil {
+				fifoDone <- fifoResult{nil, &os.PathError{Op: "open", Path: "/proc/self/fd/" + name, Err: err}}
+				return
+			}
+			fifoDone <- fifoResult{os.NewFile(uintptr(fd), "exec fifo"), nil}
 		}()
 	}
 	if spec.HasNamespace(&s, specs.MountNamespace) {
