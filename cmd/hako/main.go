@@ -16,6 +16,7 @@ import (
 
 	"github.com/hako-dev/hako/internal/cli"
 	"github.com/hako-dev/hako/internal/containerinit"
+	_ "github.com/hako-dev/hako/internal/prestack" // before any other init: see the package
 )
 
 func main() {
