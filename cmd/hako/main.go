@@ -1,6 +1,7 @@
-// The container's CPU limit is not ours to follow (hako runs in the
-// host's cgroup and lives for milliseconds): skip the runtime's reading of
-// /proc/self/cgroup and mountinfo at every start.
+// hako lives for milliseconds in whatever cgroup its caller is in: its
+// GOMAXPROCS does not follow that cgroup's CPU limit, and no background
+// re-reading of it. (go1.26 still opens the CPU cgroup files once in
+// schedinit whatever this says: it counts non-default uses of the setting.)
 //
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
