@@ -17,16 +17,13 @@ import (
 
 	"github.com/hako-dev/hako/internal/cli"
 	"github.com/hako-dev/hako/internal/containerinit"
-	_ "github.com/hako-dev/hako/internal/prestack" // before any other init: see the package
+	_ "github.com/hako-dev/hako/internal/earlyinit" // the first init: see the package
 )
 
 func main() {
-	// No runtime.GOMAXPROCS(1) here any more: it cost a stop-the-world
-	// and a P's teardown (~0.2 ms) in every process, and since hako is pure
-	// Go it no longer paid for itself (interleaved, medians: 20 containers
-	// at once 238 -> 232 ms, a create/start/delete cycle 20.7 -> 19.8 ms
-	// of CPU, run unchanged). The Go init gets GOMAXPROCS=1 from its
-	// environment instead (internal/spawn).
+	// GOMAXPROCS is 1 and the stack already grown: internal/earlyinit did
+	// both in the first package init, where they cost least. The Go init
+	// (hako-init) takes the same path.
 	if containerinit.IsInit() {
 		containerinit.Main()
 	}
