@@ -253,7 +253,12 @@ func waitAny(cmd *exec.Cmd) {
 	unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 50)
 }
 
-// waitForChild waits until pid has a child process.
+// waitForChild waits until pid has a child that runs sleep: the test
+// shells start `sleep 1000` in the background after everything else they
+// do, so by then their output is written and their traps are set. Any
+// child would not do: a shell that runs `id` or `cat` first has those as
+// children for a moment, and a child still between fork and exec is the
+// shell itself.
 func waitForChild(t *testing.T, pid int) {
 	t.Helper()
 	fd, err := unix.PidfdOpen(pid, 0)
@@ -263,12 +268,16 @@ func waitForChild(t *testing.T, pid int) {
 	defer unix.Close(fd)
 	path := "/proc/" + itoa(pid) + "/task/" + itoa(pid) + "/children"
 	for i := 0; i < 200; i++ {
-		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			return
+		if b, err := os.ReadFile(path); err == nil {
+			for _, c := range strings.Fields(string(b)) {
+				if cmdline, err := os.ReadFile("/proc/" + c + "/cmdline"); err == nil && strings.HasPrefix(string(cmdline), "sleep\x00") {
+					return
+				}
+			}
 		}
 		if n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 50); n > 0 {
-			t.Fatalf("pid %d exited while waiting for its child", pid)
+			t.Fatalf("pid %d exited while waiting for its child sleep", pid)
 		}
 	}
-	t.Fatalf("pid %d never forked a child", pid)
+	t.Fatalf("pid %d never started its child sleep", pid)
 }
