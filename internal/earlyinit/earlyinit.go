@@ -22,10 +22,13 @@
 //     first one.
 //
 //   - GOMAXPROCS is set to 1, overriding the environment. hako's work is
-//     one sequence of system calls plus a few goroutines that wait; a
-//     second P only wakes spinning threads (a `run` starts 5 threads
-//     instead of 4). Doing it here, before the package inits start more
-//     goroutines, costs one stop-the-world of a single thread.
+//     one sequence of system calls plus a few goroutines that wait, and a
+//     second P only gives the scheduler spinning and hand-offs to do
+//     (measured: `run` and a create/start/delete cycle faster, 20 at once
+//     unchanged; see the README). Doing it here, before the package inits
+//     start goroutines, costs one stop-the-world with a single thread
+//     running; where GOMAXPROCS=1 is already in the environment (the Go
+//     init, see internal/spawn) the call has nothing to do.
 package earlyinit
 
 import "runtime"
