@@ -71,7 +71,6 @@ func NewRoot(use, short, long string) *cobra.Command {
 			return nil
 		},
 	}
-	root.SetVersionTemplate("{{.Version}}")
 	pf := root.PersistentFlags()
 	pf.StringVar(&Global.Root, "root", "/run/hako", "root directory for storage of container state (this should be located in tmpfs)")
 	pf.StringVar(&Global.Log, "log", "", "set the log file to write hako logs to (default is stderr)")
@@ -91,7 +90,10 @@ func versionString() string {
 			}
 		}
 	}
-	return fmt.Sprintf("hako version %s\ncommit: %s\nspec: %s\n", Version, commit, specs.Version)
+	// cobra prints "<name> version " before it and a newline after it
+	// (without a template: text/template would keep every exported method
+	// in the binary, see the README's Performance section).
+	return fmt.Sprintf("%s\ncommit: %s\nspec: %s", Version, commit, specs.Version)
 }
 
 // Execute runs root and returns the process exit code.
