@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks hako against runc and crun, side by side in one run, on the
 # same busybox bundle: (a) `run` of /bin/true, (b) create + start + wait +
-# delete, (c) 20 of those at once, (d) peak RSS and binary size. Prints a
+# delete, (c) 20 of those at once, (d) peak RSS (with the floor any Go
+# runtime pays, from bench/floor) and binary size. Prints a
 # table of medians and ratios against crun and writes BENCHMARKS.md.
 #
 #   make bench            # or, as root: ./bench/bench.sh
@@ -37,6 +38,9 @@ if [ -z "${HAKO_BENCH_WORK:-}" ]; then
 	echo "bench: building hako and the driver" >&2
 	make -s -C "$repo" build >&2
 	(cd "$repo" && go build -o "$work/driver" ./bench/driver)
+	# The floor programs of (d), built as hako is.
+	(cd "$repo" && CGO_ENABLED=0 go build -tags osusergo,netgo -o "$work/floor-spec" ./bench/floor/spec \
+		&& CGO_ENABLED=0 go build -tags osusergo,netgo -o "$work/floor-cgroup" ./bench/floor/cgroup)
 	# This machine's PID 1 may never reap orphans, and created containers
 	# are orphans: run everything below a child subreaper that reaps them.
 	export HAKO_BENCH_WORK=$work
@@ -153,6 +157,7 @@ for rt in hako runc crun; do
 	"$driver" rss "${!rt}" "$roots/$rt" "$bundle" d "$RSS_RUNS" > "$res/rss-$rt.txt"
 	stat -Lc %s "${!rt}" > "$res/size-$rt.txt"
 done
+"$driver" floor "$work/floor-spec" "$work/floor-cgroup" "$bundle" "$RSS_RUNS" > "$res/rss-floor.txt"
 
 cgroup_mode() {
 	if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then

@@ -7,6 +7,7 @@
 //	driver cycle RUNTIME ROOT BUNDLE ID  create, start, wait for the process, delete
 //	driver many N RUNTIME ROOT BUNDLE ID N cycles at once (ids ID-0 ... ID-N-1)
 //	driver rss RUNTIME ROOT BUNDLE ID K  peak RSS (KiB) of `run` and of `create`, max of K runs
+//	driver floor SPEC CGROUP BUNDLE K    peak RSS (KiB) of the two floor programs (bench/floor), max of K runs
 //	driver report DIR MACHINE.md [OUT]   table of medians and ratios; writes OUT (BENCHMARKS.md)
 //
 // PID 1 on the benchmark machine never reaps orphans, and a created
@@ -64,6 +65,15 @@ func main() {
 			usage()
 		}
 		err = withSubreaper(func() error { return rss(rt(args), args[3], k) })
+	case "floor":
+		if len(args) != 4 {
+			usage()
+		}
+		k, e := strconv.Atoi(args[3])
+		if e != nil || k < 1 {
+			usage()
+		}
+		err = floor(args[0], args[1], args[2], k)
 	case "report":
 		if len(args) != 2 && len(args) != 3 {
 			usage()
@@ -90,6 +100,6 @@ func main() {
 func rt(a []string) runtime { return runtime{bin: a[0], root: a[1], bundle: a[2]} }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: driver reaper CMD... | bundle [--seccomp] DIR | cycle RUNTIME ROOT BUNDLE ID | many N RUNTIME ROOT BUNDLE ID | rss RUNTIME ROOT BUNDLE ID K | report DIR MACHINE.md [OUT]")
+	fmt.Fprintln(os.Stderr, "usage: driver reaper CMD... | bundle [--seccomp] DIR | cycle RUNTIME ROOT BUNDLE ID | many N RUNTIME ROOT BUNDLE ID | rss RUNTIME ROOT BUNDLE ID K | floor SPEC CGROUP BUNDLE K | report DIR MACHINE.md [OUT]")
 	os.Exit(2)
 }

@@ -129,6 +129,10 @@ func report(dir, machine, out string) error {
 	cells = append(cells, ratio(v["hako"], v["crun"]), ratio(v["runc"], v["crun"]))
 	tbl.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 
+	if err := floorTable(&tbl, dir); err != nil {
+		return err
+	}
+
 	fmt.Print(tbl.String())
 	if out == "" {
 		return nil
@@ -136,6 +140,28 @@ func report(dir, machine, out string) error {
 	md := strings.ReplaceAll(benchmarksTemplate, "{{TABLE}}", tbl.String())
 	md = strings.ReplaceAll(md, "{{MACHINE}}", strings.TrimSpace(machine))
 	return os.WriteFile(out, []byte(md), 0o644)
+}
+
+// floorTable appends the peak RSS of the two floor programs (rss-floor.txt:
+// "SPEC CGROUP" in KiB), each next to crun's `run`.
+func floorTable(tbl *strings.Builder, dir string) error {
+	f, err := readInts(filepath.Join(dir, "rss-floor.txt"))
+	if err != nil || len(f) != 2 {
+		return fmt.Errorf("rss of the floor programs: %v", err)
+	}
+	c, err := readInts(filepath.Join(dir, "rss-crun.txt"))
+	if err != nil || len(c) != 2 {
+		return fmt.Errorf("rss of crun: %v", err)
+	}
+	tbl.WriteString("\nThe floor under (d): peak RSS of two Go programs built as hako is (`bench/floor`), which do only part of a runtime's work.\n\n")
+	tbl.WriteString("| floor program | peak RSS | / crun's `run` |\n| --- | ---: | ---: |\n")
+	for i, what := range []string{
+		"`bench/floor/spec`: reads config.json into the runtime spec's types (encoding/json)",
+		"`bench/floor/cgroup`: the same, then makes, joins and sets the container's cgroup with github.com/opencontainers/cgroups, as hako does",
+	} {
+		fmt.Fprintf(tbl, "| %s | %.1f MB | %s |\n", what, float64(f[i])/1024, ratio(float64(f[i]), float64(c[0])))
+	}
+	return nil
 }
 
 func ratio(a, b float64) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 )
@@ -47,19 +48,25 @@ func rss(r runtime, id string, k int) error {
 // peakRSS runs the runtime with args under GNU time and returns its
 // ru_maxrss in KiB.
 func (r runtime) peakRSS(args ...string) (int64, error) {
+	c, stderr, err := r.cmd(args...)
+	if err != nil {
+		return 0, err
+	}
+	return underTime(c, func() error { return r.run(c, stderr) })
+}
+
+// underTime makes c run under GNU time, calls run (which runs c) and
+// returns the ru_maxrss in KiB that GNU time reported.
+func underTime(c *exec.Cmd, run func() error) (int64, error) {
 	out, err := os.CreateTemp("", "driver-rss-")
 	if err != nil {
 		return 0, err
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	c, stderr, err := r.cmd(args...)
-	if err != nil {
-		return 0, err
-	}
 	c.Args = append([]string{timeBinary, "-f", "%M", "-o", out.Name()}, c.Args...)
 	c.Path = timeBinary
-	if err := r.run(c, stderr); err != nil {
+	if err := run(); err != nil {
 		return 0, err
 	}
 	b, err := os.ReadFile(out.Name())

@@ -41,8 +41,13 @@ bench; do not edit it by hand.
   of several runs. For ` + "`run`" + ` it covers the processes the runtime waits for
   (runc's re-executed init before its execve, crun's fork, hako's setup
   child, which shares hako's memory); a created container's process is not
-  waited for by ` + "`create`" + `. On this kernel a file's large page-cache folios
-  are mapped whole on a fault, so the binary's pages count nearly in full.
+  waited for by ` + "`create`" + `. The kernel maps a file's pages at least 64 KiB
+  around each fault (fault-around; a whole large folio when the page cache
+  holds one), so the binary's pages count nearly in full.
+  The floor programs (` + "`bench/floor`" + `, built as hako is: static, pure Go)
+  show how much of that any Go runtime pays before its own work: the Go
+  runtime with the spec decoded, then with the cgroups library linked and
+  used.
   Binary size is the file's size (runc is static; crun is dynamically
   linked, its libraries not counted; hako is static, and its helpers
   hako-image (image verbs) and hako-seccomp (compiles a seccomp profile
