@@ -3,7 +3,9 @@ package spawn
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -39,18 +41,26 @@ func StartExec(o *ExecOptions) (*Init, error) {
 	if err := checkSeccomp(o.Spec, o.Seccomp); err != nil {
 		return nil, err
 	}
-	if p, ok := o.Namespaces[string(specs.UserNamespace)]; ok && p != "" {
-		return nil, fmt.Errorf("exec into a container with its own user namespace is not supported yet: a multi-threaded Go process cannot setns into a user namespace")
-	}
-	if o.Namespaces[string(specs.MountNamespace)] != "" && !selfIsStatic() {
-		return nil, fmt.Errorf("this hako binary is dynamically linked, so it cannot run inside the container's mount namespace — hint: build it with `make build` (static), or `CGO_ENABLED=0 go build -tags osusergo,netgo ./cmd/hako`")
-	}
+	// The user namespace first: the others belong to it.
 	var join []specs.LinuxNamespace
-	for _, t := range []specs.LinuxNamespaceType{specs.CgroupNamespace, specs.IPCNamespace, specs.UTSNamespace,
+	for _, t := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.CgroupNamespace, specs.IPCNamespace, specs.UTSNamespace,
 		specs.NetworkNamespace, specs.PIDNamespace, specs.TimeNamespace, specs.MountNamespace} {
 		if p := o.Namespaces[string(t)]; p != "" {
 			join = append(join, specs.LinuxNamespace{Type: t, Path: p})
 		}
+	}
+	// The setup program's child is a process of its own (it shares only
+	// hako's memory), so it can join a user namespace too.
+	err := execFastBlocker(o, join)
+	if err == nil {
+		return startExecFast(o, join)
+	}
+	slog.Debug("exec through the Go init", "reason", err)
+	if len(join) > 0 && join[0].Type == specs.UserNamespace {
+		return nil, fmt.Errorf("exec into a container with its own user namespace through the Go init (needed for %s) is not supported yet: a multi-threaded Go process cannot setns into a user namespace", strings.TrimPrefix(err.Error(), errSlowPath.Error()+": "))
+	}
+	if o.Namespaces[string(specs.MountNamespace)] != "" && !selfIsStatic() {
+		return nil, fmt.Errorf("this hako binary is dynamically linked, so it cannot run inside the container's mount namespace — hint: build it with `make build` (static), or `CGO_ENABLED=0 go build -tags osusergo,netgo ./cmd/hako`")
 	}
 	specJSON := execSpecJSON(o.Spec)
 	ic, err := newInitCmd(o.ExtraFiles, nil, o.Stdin, o.Stdout, o.Stderr)

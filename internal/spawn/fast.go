@@ -166,7 +166,7 @@ func startFast(o *Options) (*Init, error) {
 			return nil, err
 		}
 	}
-	tramp, err := sysprog.Trampoline(syncFD, fifoFD)
+	tramp, err := sysprog.Trampoline(syncFD, fifoFD, false)
 	if err != nil {
 		return nil, err
 	}

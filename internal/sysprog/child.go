@@ -154,6 +154,26 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 			return 0, 0, int(a[1])
 		}
 		return 0, 0, 0
+	case opSpawnTramp:
+		path := *(*uintptr)(unsafe.Add(o.args[1].ptr, a[2]*unsafe.Sizeof(uintptr(0))))
+		*(*uintptr)(o.args[3].ptr) = path // argv[0] of the trampoline
+		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, 0); e != 0 {
+			return 0, e, 0
+		}
+		t := &p.spawn
+		t.tramp, t.path, t.argv, t.envp, t.errno = a[0], uintptr(unsafe.Pointer(&p.empty[0])), a[3], a[4], 0
+		const flags = syscall.CLONE_VM | syscall.CLONE_VFORK | syscall.CLONE_PARENT | syscall.CLONE_PARENT_SETTID | uintptr(syscall.SIGCHLD)
+		_, e := vforkTramp(flags, uintptr(unsafe.Pointer(&p.forkTid)), t)
+		if e == 0 && t.errno != 0 {
+			e = t.errno // the new process could not execute the trampoline
+		}
+		if e != 0 {
+			syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, syscall.FD_CLOEXEC)
+			return 0, syscall.Errno(e), 0
+		}
+		for {
+			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
+		}
 	case opSendFD:
 		*(*int32)(o.args[3].ptr) = int32(a[1])
 		_, _, e := syscall.RawSyscall(syscall.SYS_SENDMSG, a[0], a[2], msgNoSignal)

@@ -40,3 +40,46 @@ child:
 	MOVL	$231, AX // SYS_exit_group
 	SYSCALL
 	INT	$3
+
+// func vforkTramp(flags, ptid uintptr, ctx *spawnCtx) (pid, errno uintptr)
+//
+// clone(2) without a stack of the child's own: with CLONE_VM|CLONE_VFORK
+// the caller is suspended until the child has executed or exited, and the
+// child touches no stack: it loads the execveat arguments from ctx
+// (spawnCtx: tramp, path, argv, envp, errno), and when execveat returns,
+// stores the errno in ctx and exits (SYS_exit: this task only).
+TEXT ·vforkTramp(SB),NOSPLIT|NOFRAME,$0-40
+	MOVQ	flags+0(FP), DI
+	XORQ	SI, SI           // stack: the caller's
+	MOVQ	ptid+8(FP), DX   // parent_tid: CLONE_PARENT_SETTID stores the pid there
+	XORQ	R10, R10
+	XORQ	R8, R8
+	MOVQ	ctx+16(FP), R12
+	MOVL	$56, AX // SYS_clone
+	SYSCALL
+	TESTQ	AX, AX
+	JEQ	vchild
+	CMPQ	AX, $0xfffffffffffff001
+	JLS	vok
+	MOVQ	$-1, pid+24(FP)
+	NEGQ	AX
+	MOVQ	AX, errno+32(FP)
+	RET
+vok:
+	MOVQ	AX, pid+24(FP)
+	MOVQ	$0, errno+32(FP)
+	RET
+vchild:
+	MOVQ	0(R12), DI   // the trampoline's fd
+	MOVQ	8(R12), SI   // ""
+	MOVQ	16(R12), DX  // argv
+	MOVQ	24(R12), R10 // envp
+	MOVQ	$0x1000, R8  // AT_EMPTY_PATH
+	MOVL	$322, AX     // SYS_execveat
+	SYSCALL
+	NEGQ	AX
+	MOVQ	AX, 32(R12)  // errno, for the caller once it resumes
+	MOVL	$127, DI
+	MOVL	$60, AX      // SYS_exit
+	SYSCALL
+	INT	$3

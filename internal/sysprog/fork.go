@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -23,6 +24,14 @@ func runtime_AfterFork()
 // cloneVM is clone(2) with the child running childMain(p) on stack
 // (clone_amd64.s); with CLONE_PIDFD the child's pidfd goes to *pidfd.
 func cloneVM(flags, stack uintptr, p *Program, pidfd *int32) (pid, errno uintptr)
+
+// vforkTramp is clone(2) with flags on the caller's stack, whose child
+// only executes ctx's trampoline (execveat) and, if that fails, leaves the
+// errno in ctx and exits (clone_amd64.s). The caller is suspended until
+// then (CLONE_VFORK).
+//
+//go:noescape
+func vforkTramp(flags, ptid uintptr, ctx *spawnCtx) (pid, errno uintptr)
 
 // childStackSize is the child's stack: the interpreter's frames are small
 // and fixed (every function is nosplit).
@@ -99,6 +108,25 @@ func (p *Program) fork(flags uintptr, pidfd *int32) (int, syscall.Errno) {
 	pid, errno := cloneVM(flags|syscall.CLONE_VM|unix.CLONE_PIDFD|uintptr(syscall.SIGCHLD), top, p, pidfd)
 	runtime_AfterFork()
 	return int(pid), syscall.Errno(errno)
+}
+
+// Forked returns the process that the program's [Program.SpawnThrough] made, with
+// a pidfd of its own; the Child it came from (which exits once the copy
+// exists) is still to be waited for. Call it only after the copy has
+// reported (a token or the trampoline's 'R'): its pid is known from then
+// on. The copy is this process's child and not reaped, so its pid cannot
+// have been reused.
+func (c *Child) Forked() (*Child, error) {
+	pid := int(atomic.LoadInt32(&c.p.forkTid))
+	if pid <= 0 {
+		return nil, errors.New("container setup: the program has not forked")
+	}
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open(%d): %w", pid, err)
+	}
+	unix.CloseOnExec(fd)
+	return &Child{Pid: pid, p: c.p, sock: c.sock, pidfd: os.NewFile(uintptr(fd), "pidfd")}, nil
 }
 
 // KeepAlive keeps the program's memory until the caller is done with the

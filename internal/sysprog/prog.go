@@ -54,6 +54,7 @@ const (
 	opStatIsDir                     // fstat(reg a0): out = 1 for a directory, else 0
 	opSkipIfZero                    // skip the next a1 ops when reg a0 is zero
 	opExecTramp                     // execveat(a0, "", argv a3 with [0] = paths a1[reg a2], envp a4), report fd a5 kept open
+	opSpawnTramp                    // as opExecTramp, in a new process (vfork); this one exits
 )
 
 type op struct {
@@ -86,6 +87,19 @@ type Program struct {
 	stx                            unix.Statx_t
 	stack                          []byte // the child's stack
 	execFail                       Fail
+	// forkTid is where the kernel stores the pid of the process an
+	// opSpawnTramp made (CLONE_PARENT_SETTID), in the memory the child
+	// shares with the parent; spawn is that op's scratch.
+	forkTid int32
+	spawn   spawnCtx
+}
+
+// spawnCtx is what the process that opSpawnTramp makes needs, read by it
+// from registers and memory only (it runs no Go code): the execveat
+// arguments, and where it leaves its errno when execveat fails.
+type spawnCtx struct {
+	tramp, path, argv, envp uintptr
+	errno                   uintptr
 }
 
 // initialOps is the ops a program has room for before it grows: `hako

@@ -25,7 +25,7 @@ func start(t *testing.T, build func(p *Program, tramp int)) *started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := Trampoline(int(child.Fd()), -1)
+	tr, err := Trampoline(int(child.Fd()), -1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +205,68 @@ func TestTrampolineUnblocksSignals(t *testing.T) {
 	}
 	if ws := s.wait(t); ws.ExitStatus() != 0 {
 		t.Fatalf("grep exited %d: the executed process has blocked signals", ws.ExitStatus())
+	}
+}
+
+// SpawnThrough: the process executing the trampoline is our child too, in
+// a session of its own; the child that spawned it exits with 0; an exec
+// failure after the trampoline comes back, and the failed process can be
+// reaped through Forked.
+func TestSpawnThrough(t *testing.T) {
+	for _, missing := range []bool{false, true} {
+		parent, child, err := Pair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := Trampoline(int(child.Fd()), -1, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := New(int(child.Fd()))
+		p.Call(nil, syscall.SYS_CLOSE, Imm(parent))
+		path := "/bin/sh"
+		if missing {
+			path = filepath.Join(t.TempDir(), "missing")
+		}
+		// exit 5 when the shell leads its own session (field 6 of stat).
+		p.SpawnThrough(nil, int(tr.Fd()), []string{path}, 0, []string{"sh", "-c", `set -- $(cat /proc/$$/stat); test "$6" = $$ && exit 5; exit 6`}, nil)
+		c, err := p.Start(0, parent)
+		child.Close()
+		tr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rerr := c.Expect('R')
+		if ws, err := c.Wait(); err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
+			t.Fatalf("the child that spawned ended with %v (%v), want exit 0", ws, err)
+		}
+		f, err := c.Forked()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Pid == c.Pid || f.Pid <= 0 {
+			t.Fatalf("spawned pid %d (the child was %d)", f.Pid, c.Pid)
+		}
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		derr := c.Done()
+		ws, err := f.Wait() // only our own child can be waited for
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if missing {
+			if !errors.Is(derr, syscall.ENOENT) || ws.ExitStatus() != 127 {
+				t.Errorf("exec of a missing file: %v, exit %v; want ENOENT and 127", derr, ws)
+			}
+			continue
+		}
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		if ws.ExitStatus() != 5 {
+			t.Errorf("the spawned process exited with %v, want 5 (6: not a session leader)", ws)
+		}
 	}
 }

@@ -17,7 +17,8 @@ import (
 //
 //  0. unblocks every signal: the setup child ran with all of them blocked
 //     (it shares the parent's memory until this execve, so no handler of
-//     the parent's Go runtime may run in it);
+//     the parent's Go runtime may run in it); with setsid, starts a new
+//     session (a process `hako exec` started, see [Program.SpawnThrough]);
 //  1. marks the report socket (fd sync) close-on-exec and sends the
 //     token 'R' on it: the container is set up;
 //  2. when fifo >= 0, opens /proc/self/fd/<fifo> (the exec fifo, kept as an
@@ -36,7 +37,7 @@ import (
 // reopen it for writing. Through the trampoline, /proc/self/exe is a sealed
 // memfd from the moment the container could run anything: nothing on the
 // host, and nothing writable.
-func trampolineCode(sync, fifo int32, addr func(off int) uint64) (code, data []byte) {
+func trampolineCode(sync, fifo int32, setsid bool, addr func(off int) uint64) (code, data []byte) {
 	le := binary.LittleEndian
 	imm32 := func(b []byte, v int32) []byte { return le.AppendUint32(b, uint32(v)) }
 	imm64 := func(b []byte, v uint64) []byte { return le.AppendUint64(b, v) }
@@ -58,16 +59,21 @@ func trampolineCode(sync, fifo int32, addr func(off int) uint64) (code, data []b
 	c = append(c, 0x41, 0xba, 0x08, 0x00, 0x00, 0x00) // mov r10d, 8
 	c = append(c, 0xb8, 0x0e, 0x00, 0x00, 0x00)       // mov eax, SYS_rt_sigprocmask (14)
 	c = append(c, 0x0f, 0x05)                         // syscall
-	c = imm32(append(c, 0xbf), sync)                  // mov edi, sync
-	c = append(c, 0xbe, 0x02, 0x00, 0x00, 0x00)       // mov esi, F_SETFD
-	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00)       // mov edx, FD_CLOEXEC
-	c = append(c, 0xb8, 0x48, 0x00, 0x00, 0x00)       // mov eax, SYS_fcntl (72)
-	c = append(c, 0x0f, 0x05)                         // syscall
-	c = imm32(append(c, 0xbf), sync)                  // mov edi, sync
-	c = imm64(append(c, 0x48, 0xbe), addr(0))         // mov rsi, &"R"
-	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00)       // mov edx, 1
-	c = append(c, 0xb8, 0x01, 0x00, 0x00, 0x00)       // mov eax, SYS_write (1)
-	c = append(c, 0x0f, 0x05)                         // syscall
+	if setsid {
+		c = append(c, 0xb8, 0x70, 0x00, 0x00, 0x00) // mov eax, SYS_setsid (112)
+		c = append(c, 0x0f, 0x05)                   // syscall
+		jsFail()
+	}
+	c = imm32(append(c, 0xbf), sync)            // mov edi, sync
+	c = append(c, 0xbe, 0x02, 0x00, 0x00, 0x00) // mov esi, F_SETFD
+	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00) // mov edx, FD_CLOEXEC
+	c = append(c, 0xb8, 0x48, 0x00, 0x00, 0x00) // mov eax, SYS_fcntl (72)
+	c = append(c, 0x0f, 0x05)                   // syscall
+	c = imm32(append(c, 0xbf), sync)            // mov edi, sync
+	c = imm64(append(c, 0x48, 0xbe), addr(0))   // mov rsi, &"R"
+	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00) // mov edx, 1
+	c = append(c, 0xb8, 0x01, 0x00, 0x00, 0x00) // mov eax, SYS_write (1)
+	c = append(c, 0x0f, 0x05)                   // syscall
 	jsFail()
 	if fifo >= 0 {
 		c = imm64(append(c, 0x48, 0xbf), addr(fifoPath)) // mov rdi, &"/proc/self/fd/N"
@@ -110,13 +116,13 @@ func trampolineCode(sync, fifo int32, addr func(off int) uint64) (code, data []b
 
 // trampolineELF wraps the code in a minimal static ELF executable: the ELF
 // header, one PT_LOAD program header (read + execute) and the code.
-func trampolineELF(sync, fifo int32) []byte {
+func trampolineELF(sync, fifo int32, setsid bool) []byte {
 	const base, ehsize, phsize = 0x400000, 64, 56
 	// The data follows the code; its address depends on the code's
 	// length, which does not depend on the addresses.
-	code, _ := trampolineCode(sync, fifo, func(int) uint64 { return 0 })
+	code, _ := trampolineCode(sync, fifo, setsid, func(int) uint64 { return 0 })
 	dataAt := uint64(base + ehsize + phsize + len(code))
-	code, data := trampolineCode(sync, fifo, func(off int) uint64 { return dataAt + uint64(off) })
+	code, data := trampolineCode(sync, fifo, setsid, func(off int) uint64 { return dataAt + uint64(off) })
 	total := uint64(ehsize + phsize + len(code) + len(data))
 	le := binary.LittleEndian
 	b := []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little endian */, 1 /* version */, 0 /* SysV */, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -145,8 +151,9 @@ func trampolineELF(sync, fifo int32) []byte {
 }
 
 // Trampoline returns a sealed, executable memfd holding the trampoline for
-// report socket sync and exec fifo fifo (-1: none).
-func Trampoline(sync, fifo int) (*os.File, error) {
+// report socket sync and exec fifo fifo (-1: none); with setsid it starts a
+// new session first.
+func Trampoline(sync, fifo int, setsid bool) (*os.File, error) {
 	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable even where vm.memfd_noexec asks otherwise
 	mfd, err := unix.MemfdCreate("hako-exec", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|mfdExec)
 	if err == unix.EINVAL {
@@ -156,7 +163,7 @@ func Trampoline(sync, fifo int) (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create for the exec trampoline: %w", err)
 	}
 	f := os.NewFile(uintptr(mfd), "hako-exec")
-	if _, err := f.Write(trampolineELF(int32(sync), int32(fifo))); err != nil {
+	if _, err := f.Write(trampolineELF(int32(sync), int32(fifo), setsid)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("writing the exec trampoline: %w", err)
 	}
@@ -180,3 +187,20 @@ func (p *Program) ExecThrough(fail Fail, tramp int, paths []string, idx Reg, arg
 }
 
 var _ = unsafe.Pointer(nil)
+
+// SpawnThrough is [Program.ExecThrough] in a new process: the child
+// vforks (CLONE_VM|CLONE_VFORK, on no stack of its own: the new process
+// runs a few instructions of clone_amd64.s and no Go code) a process that
+// executes the trampoline at once, and exits with status 0 when it has.
+// The new process is the parent's child (CLONE_PARENT), created in the
+// child's pid namespace for children (so a child that joined a pid
+// namespace puts it there), with the child's credentials, limits, seccomp
+// filter, root and cwd; [Child.Forked] finds it. Until its execveat it is
+// the parent's memory and binary, as a vfork child of os/exec is; from
+// then on it is the trampoline, as in ExecThrough.
+func (p *Program) SpawnThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {
+	l, _ := p.StrList(paths)
+	ta, _ := p.StrList(append([]string{""}, argv...))
+	e, _ := p.StrList(envp)
+	p.add(opSpawnTramp, 0, fail, []Arg{Imm(tramp), l, R(idx), ta, e, Imm(p.syncFD)})
+}

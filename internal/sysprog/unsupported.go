@@ -22,11 +22,13 @@ type Child struct{ Pid int }
 
 func Pair() (int, *os.File, error) { return -1, nil, errUnsupported }
 
-func Trampoline(sync, fifo int) (*os.File, error) { return nil, errUnsupported }
+func Trampoline(sync, fifo int, setsid bool) (*os.File, error) { return nil, errUnsupported }
 
 func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error) { return nil, errUnsupported }
 
 func (p *Program) ExecThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {}
+
+func (p *Program) SpawnThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {}
 
 func (c *Child) KeepAlive()                           {}
 func (c *Child) Signal(sig syscall.Signal) error      { return errUnsupported }
@@ -38,3 +40,4 @@ func (c *Child) Failed() error                        { return errUnsupported }
 func (c *Child) Continue() error                      { return errUnsupported }
 func (c *Child) Done() error                          { return errUnsupported }
 func (c *Child) Close() error                         { return nil }
+func (c *Child) Forked() (*Child, error)              { return nil, errUnsupported }

@@ -13,7 +13,22 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// TestExec runs through both ways hako starts an exec'd process: the
+// setup program (the default: forked in the container's namespaces,
+// executed through the trampoline) and the Go init (HAKO_INIT=go, as for
+// a terminal).
 func TestExec(t *testing.T) {
+	for _, init := range []string{"setup-program", "go"} {
+		t.Run(init, func(t *testing.T) {
+			if init == "go" {
+				t.Setenv("HAKO_INIT", "go")
+			}
+			testExec(t)
+		})
+	}
+}
+
+func testExec(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
 		s.Process.Env = append(s.Process.Env, "FROM_CONFIG=yes")

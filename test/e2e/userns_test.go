@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -171,5 +172,64 @@ func TestEarlyInitErrorIsReported(t *testing.T) {
 		if r.code == 0 || !strings.Contains(r.stderr, `linux.sysctl["net.ipv4.ip_forward"]`) || !strings.Contains(r.stderr, "invalid argument") {
 			t.Fatalf("try %d: %s", i, r)
 		}
+	}
+}
+
+// exec into a container with its own user namespace: the setup program's
+// child joins it (the Go init cannot: a multi-threaded process may not
+// setns into a user namespace, so HAKO_INIT=go and terminals refuse it
+// with a reason). The process is root inside, uid 100000 (or 101000 for
+// --user 1000) on the host, in the container's user namespace.
+func TestExecUserNamespace(t *testing.T) {
+	e := newEnv(t)
+	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	})
+	chownTree(t, filepath.Join(b, "rootfs"), 100000, 100000)
+	traversable(t, b)
+	cmd := e.runCmd("run", "-d", "--bundle", b, "usexec")
+	cmd.Stdout, cmd.Stderr = tempFile(t), tempFile(t)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run -d: %v", err)
+	}
+	pid := e.state("usexec").Pid
+	defer e.deleteAndReap("usexec", pid)
+
+	out := e.must("exec", "usexec", "sh", "-c", "id -u; id -g; cat /proc/self/uid_map")
+	if got := strings.Join(strings.Fields(out), " "); got != "0 0 0 100000 65536" {
+		t.Errorf("inside: %q, want uid 0, gid 0, map \"0 100000 65536\"", out)
+	}
+	for _, c := range []struct {
+		user    string
+		hostUID string
+	}{{"", "100000"}, {"1000:1000", "101000"}} {
+		pidFile := filepath.Join(t.TempDir(), "exec.pid")
+		args := []string{"exec", "--detach", "--pid-file", pidFile}
+		if c.user != "" {
+			args = append(args, "--user", c.user)
+		}
+		e.must(append(args, "usexec", "sleep", "999")...)
+		pb, _ := os.ReadFile(pidFile)
+		epid, _ := strconv.Atoi(string(pb))
+		status, err := os.ReadFile("/proc/" + strconv.Itoa(epid) + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uids := strings.Fields(statusField(string(status), "Uid")); len(uids) != 4 || uids[0] != c.hostUID {
+			t.Errorf("--user %q: host sees uids %v, want %s", c.user, uids, c.hostUID)
+		}
+		initNS, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/user")
+		execNS, _ := os.Readlink("/proc/" + strconv.Itoa(epid) + "/ns/user")
+		if initNS != execNS || execNS == hostNS(t, "user") {
+			t.Errorf("exec'd process in user namespace %s; the container's is %s, the host's %s", execNS, initNS, hostNS(t, "user"))
+		}
+		syscall.Kill(epid, syscall.SIGKILL)
+		waitReap(t, epid)
+	}
+	t.Setenv("HAKO_INIT", "go")
+	if r := e.run("exec", "usexec", "true"); r.code == 0 || !strings.Contains(r.stderr, "HAKO_INIT=go") || !strings.Contains(r.stderr, "user namespace") {
+		t.Errorf("exec through the Go init into a user namespace: %s", r)
 	}
 }
