@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/hako-dev/hako/internal/security"
 	"github.com/hako-dev/hako/internal/sysprog"
-	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // execFastBlocker says why an exec needs the Go init, or nil.
@@ -52,25 +49,13 @@ func execFastBlocker(o *ExecOptions, join []specs.LinuxNamespace) error {
 // exits once the process has executed the trampoline.
 func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 	proc := o.Spec.Process
-	parentEnd, childEnd, err := sysprog.Pair()
+	su, err := newSetup(len(o.ExtraFiles))
 	if err != nil {
 		return nil, err
 	}
-	fds := &fdSet{base: 3 + len(o.ExtraFiles) + 1}
-	defer fds.close()
-	syncFD, err := fds.high(childEnd)
-	childEnd.Close()
-	if err != nil {
-		unix.Close(parentEnd)
-		return nil, err
-	}
-	p := sysprog.New(syncFD)
-	ok, started := false, false
-	defer func() {
-		if !ok && !started {
-			unix.Close(parentEnd) // else the child owns it
-		}
-	}()
+	defer su.close()
+	p, fds, syncFD := su.p, su.fds, su.syncFD
+	ok := false
 	// The namespaces are opened here, through the host's /proc, and
 	// joined by the child.
 	nsFDs := make([]int, len(join))
@@ -85,31 +70,14 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 			return nil, err
 		}
 	}
-	if o := timerslack.Original(); o != 0 {
-		p.Call(stepFail("prctl(PR_SET_TIMERSLACK)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_TIMERSLACK), sysprog.Imm(o), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
-	}
-	p.Call(stepFail("prctl(PR_SET_DUMPABLE, 0)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_DUMPABLE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
-	p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(parentEnd))
-	place := func(f *os.File, to int) error {
-		from, err := fds.high(f)
-		if err != nil {
-			return err
-		}
-		p.Call(nil, unix.SYS_DUP3, sysprog.Imm(from), sysprog.Imm(to), sysprog.Imm(0))
-		return nil
-	}
-	for i, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
+	stdio := []*os.File{o.Stdin, o.Stdout, o.Stderr}
+	for i, f := range stdio {
 		if f == nil {
-			f = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
-		}
-		if err := place(f, i); err != nil {
-			return nil, err
+			stdio[i] = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
 		}
 	}
-	for i, f := range o.ExtraFiles {
-		if err := place(f, 3+i); err != nil {
-			return nil, err
-		}
+	if err := placeFiles(p, fds, stdio, o.ExtraFiles); err != nil {
+		return nil, err
 	}
 	tramp, err := sysprog.Trampoline(syncFD, -1, true)
 	if err != nil {
@@ -120,16 +88,7 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 	if err != nil {
 		return nil, err
 	}
-	keep := append([]int{syncFD, trampFD}, nsFDs...)
-	slices.Sort(keep)
-	from := 3 + len(o.ExtraFiles)
-	for _, k := range keep {
-		if k > from {
-			p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(from), sysprog.Imm(k-1), sysprog.Imm(0))
-		}
-		from = k + 1
-	}
-	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(from), sysprog.Imm(^uint(0)), sysprog.Imm(0))
+	closeInherited(p, 3+len(o.ExtraFiles), append([]int{syncFD, trampFD}, nsFDs...))
 
 	p.Wait(stepFail("waiting for the cgroup", ""))
 	for i, n := range join {
@@ -139,49 +98,16 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 		p.Call(fail, unix.SYS_SETNS, sysprog.Imm(nsFDs[i]), sysprog.Imm(nsFlags[n.Type]))
 		p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(nsFDs[i]))
 	}
-	if err := security.CompileRlimits(p, proc.Rlimits); err != nil {
-		return nil, &Error{Step: "setting rlimits", Err: err}
+	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles))
+	if err != nil {
+		return nil, err
 	}
-	var loadSeccomp func(*sysprog.Program)
-	if o.Seccomp != nil {
-		loadSeccomp = security.CompileSeccomp(o.Seccomp.Filter, o.Seccomp.Flags)
-	}
-	if loadSeccomp != nil && !proc.NoNewPrivileges {
-		loadSeccomp(p)
-		loadSeccomp = nil
-	}
-	if err := security.CompileUser(p, proc.User, proc.Capabilities); err != nil {
-		return nil, &Error{Step: "changing user", Err: err}
-	}
-	cwd := proc.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
-	p.Call(cwdFail(cwd), unix.SYS_CHDIR, p.Str(cwd))
-	p.CheckCwd(func(syscall.Errno) error {
-		return &Error{Step: "entering the working directory", Err: fmt.Errorf("process.cwd %q resolves outside the container's root; refusing to start", cwd)}
-	})
-	paths, notFound := candidates(proc.Args[0], proc.Env)
-	idx := p.FindExec(notFound, paths)
-	if proc.NoNewPrivileges {
-		security.CompileNoNewPrivileges(p)
-	}
-	if loadSeccomp != nil {
-		loadSeccomp(p)
-	}
-	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(3+len(o.ExtraFiles)), sysprog.Imm(^uint(0)), sysprog.Imm(unix.CLOSE_RANGE_CLOEXEC))
-	p.SetExecFail(func(errno syscall.Errno) error {
-		return &Error{Step: "exec", Err: execFailure(proc.Args[0], errno)}
-	})
 	p.SpawnThrough(stepFail("exec", proc.Args[0]), trampFD, paths, idx, proc.Args, proc.Env)
 
-	started = true // Start owns the parent's end now
-	child, err := p.Start(0, parentEnd)
+	child, err := su.start(0)
 	if err != nil {
 		return nil, &Error{Step: "starting the setup of the exec", Err: err}
 	}
-	fds.close()
-	fds.files = nil
 	var forked *sysprog.Child
 	reaped := false
 	defer func() {
@@ -198,16 +124,8 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 		}
 		child.KeepAlive() // the child used the program's memory until now
 	}()
-	if o.JoinCgroup != nil {
-		if err := o.JoinCgroup(child.Pid); err != nil {
-			if cerr := child.Failed(); cerr != nil {
-				return nil, childErr(cerr)
-			}
-			return nil, err
-		}
-	}
-	if err := child.Continue(); err != nil {
-		return nil, childErr(child.Expect('R'))
+	if err := cgroupThenGo(child, o.JoinCgroup); err != nil {
+		return nil, err
 	}
 	// 'R' comes from the trampoline, run by the new process; a failure
 	// from either. The child exits once the new process executed the

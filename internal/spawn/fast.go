@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/mount"
+	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/security"
 	"github.com/hako-dev/hako/internal/sysprog"
 
@@ -106,31 +107,64 @@ func (s *fdSet) close() {
 	}
 }
 
-// startFast starts the container's process through a setup program.
-func startFast(o *Options) (*Init, error) {
-	s := o.Spec
-	if err := fastPathBlocker(o); err != nil {
-		return nil, err
-	}
+// setup is a setup program being built: the program, the fds its child
+// is to get, and the two ends of the socket between them.
+type setup struct {
+	p                 *sysprog.Program
+	fds               *fdSet
+	parentEnd, syncFD int
+	started           bool
+}
+
+// newSetup starts a program for a child that gets extra files at 3...:
+// the socket's child end goes above them, and the program begins with the
+// timer slack hako was started with (the child inherits hako's coarse
+// one), non-dumpable (until it executes the trampoline, the child is hako:
+// no process may reach its /proc/PID files — exe, fd, mem — without
+// CAP_SYS_PTRACE), and the parent's end closed.
+func newSetup(extra int) (*setup, error) {
 	parentEnd, childEnd, err := sysprog.Pair()
 	if err != nil {
 		return nil, err
 	}
-	fds := &fdSet{base: 3 + len(o.ExtraFiles) + 1}
-	defer fds.close()
+	fds := &fdSet{base: 3 + extra + 1}
 	syncFD, err := fds.high(childEnd)
 	childEnd.Close()
 	if err != nil {
 		unix.Close(parentEnd)
+		fds.close()
 		return nil, err
 	}
 	p := sysprog.New(syncFD)
-	ok, started := false, false
-	defer func() {
-		if !ok && !started {
-			unix.Close(parentEnd) // else the child owns it
-		}
-	}()
+	if o := timerslack.Original(); o != 0 {
+		p.Call(stepFail("prctl(PR_SET_TIMERSLACK)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_TIMERSLACK), sysprog.Imm(o), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+	}
+	p.Call(stepFail("prctl(PR_SET_DUMPABLE, 0)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_DUMPABLE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+	p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(parentEnd))
+	return &setup{p: p, fds: fds, parentEnd: parentEnd, syncFD: syncFD}, nil
+}
+
+// start clones the child (which owns the parent's end of the socket from
+// now on) and closes the fds it was given.
+func (s *setup) start(cloneFlags uintptr) (*sysprog.Child, error) {
+	s.started = true
+	c, err := s.p.Start(cloneFlags, s.parentEnd)
+	s.fds.close()
+	s.fds.files = nil
+	return c, err
+}
+
+// close releases what the setup still holds.
+func (s *setup) close() {
+	s.fds.close()
+	if !s.started {
+		unix.Close(s.parentEnd)
+	}
+}
+
+// placeFiles makes the program put stdio (nil: inherited as is) at 0..2
+// and extra at 3...
+func placeFiles(p *sysprog.Program, fds *fdSet, stdio, extra []*os.File) error {
 	place := func(f *os.File, to int) error {
 		from, err := fds.high(f)
 		if err != nil {
@@ -139,26 +173,95 @@ func startFast(o *Options) (*Init, error) {
 		p.Call(nil, unix.SYS_DUP3, sysprog.Imm(from), sysprog.Imm(to), sysprog.Imm(0))
 		return nil
 	}
-	// The child inherits hako's coarse timer slack; the container gets
-	// the one hako was started with.
-	if o := timerslack.Original(); o != 0 {
-		p.Call(stepFail("prctl(PR_SET_TIMERSLACK)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_TIMERSLACK), sysprog.Imm(o), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
-	}
-	// Until it executes the trampoline, the child is hako: no process may
-	// reach its /proc/PID files (exe, fd, mem) without CAP_SYS_PTRACE.
-	p.Call(stepFail("prctl(PR_SET_DUMPABLE, 0)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_DUMPABLE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
-	p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(parentEnd))
-	for i, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
+	for i, f := range stdio {
 		if f != nil {
 			if err := place(f, i); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	for i, f := range o.ExtraFiles {
+	for i, f := range extra {
 		if err := place(f, 3+i); err != nil {
-			return nil, err
+			return err
 		}
+	}
+	return nil
+}
+
+// closeInherited makes the program close every fd from from on but the
+// ones in keep: the Go runtime's, the state store's lock (a flock the
+// child would otherwise keep holding), the sources of placeFiles.
+func closeInherited(p *sysprog.Program, from int, keep []int) {
+	keep = slices.Sorted(slices.Values(keep))
+	for _, k := range keep {
+		if k > from {
+			p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(from), sysprog.Imm(k-1), sysprog.Imm(0))
+		}
+		from = k + 1
+	}
+	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(from), sysprog.Imm(^uint(0)), sysprog.Imm(0))
+}
+
+// compileProcess appends what makes the process of a container or of an
+// exec, after its namespaces, mounts and session: rlimits, the seccomp
+// filter (before the capabilities go, without no_new_privs), user and
+// capabilities, cwd (which must resolve inside the root), the search for
+// process.args[0], no_new_privs, the filter, and close-on-exec for every fd
+// above the preserved ones. It returns the candidates and the register
+// holding the index of the one found, for the final exec.
+func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program, preserved int) ([]string, sysprog.Reg, error) {
+	if err := security.CompileRlimits(p, proc.Rlimits); err != nil {
+		return nil, 0, &Error{Step: "setting rlimits", Err: err}
+	}
+	var loadSeccomp func(*sysprog.Program)
+	if sc != nil {
+		loadSeccomp = security.CompileSeccomp(sc.Filter, sc.Flags)
+	}
+	if loadSeccomp != nil && !proc.NoNewPrivileges {
+		loadSeccomp(p)
+		loadSeccomp = nil
+	}
+	if err := security.CompileUser(p, proc.User, proc.Capabilities); err != nil {
+		return nil, 0, &Error{Step: "changing user", Err: err}
+	}
+	cwd := proc.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	p.Call(cwdFail(cwd), unix.SYS_CHDIR, p.Str(cwd))
+	p.CheckCwd(func(syscall.Errno) error {
+		return &Error{Step: "entering the working directory", Err: fmt.Errorf("process.cwd %q resolves outside the container's root; refusing to start", cwd)}
+	})
+	paths, notFound := candidates(proc.Args[0], proc.Env)
+	idx := p.FindExec(notFound, paths)
+	if proc.NoNewPrivileges {
+		security.CompileNoNewPrivileges(p)
+	}
+	if loadSeccomp != nil {
+		loadSeccomp(p)
+	}
+	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(3+preserved), sysprog.Imm(^uint(0)), sysprog.Imm(unix.CLOSE_RANGE_CLOEXEC))
+	p.SetExecFail(func(errno syscall.Errno) error {
+		return &Error{Step: "exec", Err: execFailure(proc.Args[0], errno)}
+	})
+	return paths, idx, nil
+}
+
+// startFast starts the container's process through a setup program.
+func startFast(o *Options) (*Init, error) {
+	s := o.Spec
+	if err := fastPathBlocker(o); err != nil {
+		return nil, err
+	}
+	su, err := newSetup(len(o.ExtraFiles))
+	if err != nil {
+		return nil, err
+	}
+	defer su.close()
+	p, fds, syncFD := su.p, su.fds, su.syncFD
+	ok := false
+	if err := placeFiles(p, fds, []*os.File{o.Stdin, o.Stdout, o.Stderr}, o.ExtraFiles); err != nil {
+		return nil, err
 	}
 	fifoFD := -1
 	if o.Fifo != nil {
@@ -183,15 +286,7 @@ func startFast(o *Options) (*Init, error) {
 	if fifoFD >= 0 {
 		keep = append(keep, fifoFD)
 	}
-	slices.Sort(keep)
-	from := 3 + len(o.ExtraFiles)
-	for _, k := range keep {
-		if k > from {
-			p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(from), sysprog.Imm(k-1), sysprog.Imm(0))
-		}
-		from = k + 1
-	}
-	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(from), sysprog.Imm(^uint(0)), sysprog.Imm(0))
+	closeInherited(p, 3+len(o.ExtraFiles), keep)
 
 	var cloneFlags uintptr
 	newCgroupNS, newNet, uts := false, false, false
@@ -251,53 +346,20 @@ func startFast(o *Options) (*Init, error) {
 	}
 	p.Call(stepFail("setsid", ""), unix.SYS_SETSID)
 	proc := s.Process
-	if err := security.CompileRlimits(p, proc.Rlimits); err != nil {
-		return nil, &Error{Step: "setting rlimits", Err: err}
+	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles))
+	if err != nil {
+		return nil, err
 	}
-	var loadSeccomp func(*sysprog.Program)
-	if o.Seccomp != nil {
-		loadSeccomp = security.CompileSeccomp(o.Seccomp.Filter, o.Seccomp.Flags)
-	}
-	if loadSeccomp != nil && !proc.NoNewPrivileges {
-		loadSeccomp(p)
-		loadSeccomp = nil
-	}
-	if err := security.CompileUser(p, proc.User, proc.Capabilities); err != nil {
-		return nil, &Error{Step: "changing user", Err: err}
-	}
-	cwd := proc.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
-	p.Call(cwdFail(cwd), unix.SYS_CHDIR, p.Str(cwd))
-	p.CheckCwd(func(syscall.Errno) error {
-		return &Error{Step: "entering the working directory", Err: fmt.Errorf("process.cwd %q resolves outside the container's root; refusing to start", cwd)}
-	})
-	paths, notFound := candidates(proc.Args[0], proc.Env)
-	idx := p.FindExec(notFound, paths)
-	if proc.NoNewPrivileges {
-		security.CompileNoNewPrivileges(p)
-	}
-	if loadSeccomp != nil {
-		loadSeccomp(p)
-	}
-	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(3+len(o.ExtraFiles)), sysprog.Imm(^uint(0)), sysprog.Imm(unix.CLOSE_RANGE_CLOEXEC))
 	if fifoFD >= 0 {
 		// The trampoline opens the exec fifo through it, then closes it.
 		p.Call(stepFail("waiting for start", "keeping the exec fifo"), unix.SYS_FCNTL, sysprog.Imm(fifoFD), sysprog.Imm(unix.F_SETFD), sysprog.Imm(0))
 	}
-	p.SetExecFail(func(errno syscall.Errno) error {
-		return &Error{Step: "exec", Err: execFailure(proc.Args[0], errno)}
-	})
 	p.ExecThrough(stepFail("exec", proc.Args[0]), trampFD, paths, idx, proc.Args, proc.Env)
 
-	started = true // Start owns the parent's end now
-	child, err := p.Start(cloneFlags, parentEnd)
+	child, err := su.start(cloneFlags)
 	if err != nil {
 		return nil, &Error{Step: "starting the container's setup", Err: err}
 	}
-	fds.close()
-	fds.files = nil
 	in := &Init{Pid: child.Pid, proc: child}
 	defer func() {
 		if !ok {
@@ -316,18 +378,8 @@ func startFast(o *Options) (*Init, error) {
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *s.Process.OOMScoreAdj, err)
 		}
 	}
-	if o.ApplyCgroup != nil {
-		if err := o.ApplyCgroup(in.Pid); err != nil {
-			// The child may have failed first (it mounts while the
-			// cgroup is made): its reason comes first.
-			if cerr := child.Failed(); cerr != nil {
-				return nil, childErr(cerr)
-			}
-			return nil, err
-		}
-	}
-	if err := child.Continue(); err != nil {
-		return nil, childErr(child.Expect('R'))
+	if err := cgroupThenGo(child, o.ApplyCgroup); err != nil {
+		return nil, err
 	}
 	if hasPrePivot {
 		if err := child.Expect('P'); err != nil {
@@ -353,6 +405,24 @@ func startFast(o *Options) (*Init, error) {
 	ok = true
 	slog.Debug("container setup program started", "pid", in.Pid, "ops", p.Len())
 	return in, nil
+}
+
+// cgroupThenGo puts the child into its cgroup with apply (nil: none) and
+// lets it past its Wait. When apply fails, the child may have failed first
+// (it mounts while the cgroup is made): its reason comes first.
+func cgroupThenGo(child *sysprog.Child, apply func(pid int) error) error {
+	if apply != nil {
+		if err := apply(child.Pid); err != nil {
+			if cerr := child.Failed(); cerr != nil {
+				return childErr(cerr)
+			}
+			return err
+		}
+	}
+	if err := child.Continue(); err != nil {
+		return childErr(child.Expect('R'))
+	}
+	return nil
 }
 
 func childErr(err error) error {
