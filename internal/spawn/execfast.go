@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -20,8 +21,6 @@ func execFastBlocker(o *ExecOptions, join []specs.LinuxNamespace) error {
 		return slow("no setup programs on this architecture")
 	case os.Getenv("HAKO_INIT") == "go":
 		return slow("HAKO_INIT=go")
-	case o.Spec.Process.Terminal:
-		return slow("a terminal")
 	}
 	for _, n := range join {
 		if n.Type == specs.TimeNamespace {
@@ -79,7 +78,11 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 	if err := placeFiles(p, fds, stdio, o.ExtraFiles); err != nil {
 		return nil, err
 	}
-	tramp, err := sysprog.Trampoline(syncFD, -1, true)
+	session := sysprog.NewSession
+	if proc.Terminal {
+		session = sysprog.NewSessionTTY
+	}
+	tramp, err := sysprog.Trampoline(syncFD, -1, session)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +100,18 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 		}
 		p.Call(fail, unix.SYS_SETNS, sysprog.Imm(nsFDs[i]), sysprog.Imm(nsFlags[n.Type]))
 		p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(nsFDs[i]))
+		if n.Type == specs.UserNamespace {
+			// Become the container's root (when it has one) before
+			// anything is made: the terminal's pty belongs to its opener.
+			// The user's own ids come last, from process.user.
+			p.Call(stepFail("becoming root in the container's user namespace", ""), unix.SYS_SETRESGID, sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+			p.Tolerate(unix.EINVAL)
+			p.Call(stepFail("becoming root in the container's user namespace", ""), unix.SYS_SETRESUID, sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+			p.Tolerate(unix.EINVAL)
+		}
+	}
+	if proc.Terminal {
+		compileTerminal(p, proc.ConsoleSize)
 	}
 	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles))
 	if err != nil {
@@ -127,6 +142,17 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 	if err := cgroupThenGo(child, o.JoinCgroup); err != nil {
 		return nil, err
 	}
+	var master *os.File
+	if proc.Terminal {
+		if master, err = child.RecvFD("pty-master"); err != nil {
+			return nil, childErr(err)
+		}
+		defer func() {
+			if !ok {
+				master.Close()
+			}
+		}()
+	}
 	// 'R' comes from the trampoline, run by the new process; a failure
 	// from either. The child exits once the new process executed the
 	// trampoline, or when it failed.
@@ -152,5 +178,29 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 	child.Close()
 	ok = true
 	slog.Debug("exec setup program done", "pid", forked.Pid, "ops", p.Len())
-	return &Init{Pid: forked.Pid, proc: forked}, nil
+	return &Init{Pid: forked.Pid, proc: forked, Console: master}, nil
+}
+
+// compileTerminal makes the child open a pty in the container's devpts
+// (its /dev/ptmx, after the mount namespace was joined), unlock it, size
+// it, send the master to the parent and put the slave on fds 0, 1 and 2;
+// the trampoline makes it the controlling terminal of the new session.
+func compileTerminal(p *sysprog.Program, size *specs.Box) {
+	fail := stepFail("setting up the terminal", "opening /dev/ptmx in the container (is /dev/pts mounted with newinstance and ptmxmode=0666?)")
+	m := p.Result(fail, unix.SYS_OPENAT, sysprog.Imm(^uintptr(99)), p.Str("/dev/ptmx"), sysprog.Imm(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC), sysprog.Imm(0))
+	unlock := new(int32)
+	p.Keep(unlock)
+	p.Call(stepFail("setting up the terminal", "unlocking the pty"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCSPTLCK), sysprog.Ptr(unsafe.Pointer(unlock)))
+	if size != nil {
+		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
+		p.Keep(ws)
+		p.Call(stepFail("setting up the terminal", "process.consoleSize"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCSWINSZ), sysprog.Ptr(unsafe.Pointer(ws)))
+	}
+	slave := p.Result(stepFail("setting up the terminal", "opening the pty's slave"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCGPTPEER), sysprog.Imm(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	p.SendFD(stepFail("setting up the terminal", "sending the pty master"), m)
+	p.Call(nil, unix.SYS_CLOSE, sysprog.R(m))
+	for fd := 0; fd <= 2; fd++ {
+		p.Call(stepFail("setting up the terminal", "dup2 of the pty"), unix.SYS_DUP3, sysprog.R(slave), sysprog.Imm(fd), sysprog.Imm(0))
+	}
+	p.Call(nil, unix.SYS_CLOSE, sysprog.R(slave))
 }

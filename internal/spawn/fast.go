@@ -269,7 +269,7 @@ func startFast(o *Options) (*Init, error) {
 			return nil, err
 		}
 	}
-	tramp, err := sysprog.Trampoline(syncFD, fifoFD, false)
+	tramp, err := sysprog.Trampoline(syncFD, fifoFD, sysprog.KeepSession)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func start(t *testing.T, build func(p *Program, tramp int)) *started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := Trampoline(int(child.Fd()), -1, false)
+	tr, err := Trampoline(int(child.Fd()), -1, KeepSession)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestSpawnThrough(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := Trampoline(int(child.Fd()), -1, true)
+		tr, err := Trampoline(int(child.Fd()), -1, NewSession)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,8 +17,10 @@ import (
 //
 //  0. unblocks every signal: the setup child ran with all of them blocked
 //     (it shares the parent's memory until this execve, so no handler of
-//     the parent's Go runtime may run in it); with setsid, starts a new
-//     session (a process `hako exec` started, see [Program.SpawnThrough]);
+//     the parent's Go runtime may run in it); with [NewSession], starts a
+//     new session (a process `hako exec` started, see
+//     [Program.SpawnThrough]), and with [NewSessionTTY] also makes its fd 0
+//     the session's controlling terminal;
 //  1. marks the report socket (fd sync) close-on-exec and sends the
 //     token 'R' on it: the container is set up;
 //  2. when fifo >= 0, opens /proc/self/fd/<fifo> (the exec fifo, kept as an
@@ -37,7 +39,7 @@ import (
 // reopen it for writing. Through the trampoline, /proc/self/exe is a sealed
 // memfd from the moment the container could run anything: nothing on the
 // host, and nothing writable.
-func trampolineCode(sync, fifo int32, setsid bool, addr func(off int) uint64) (code, data []byte) {
+func trampolineCode(sync, fifo int32, session Session, addr func(off int) uint64) (code, data []byte) {
 	le := binary.LittleEndian
 	imm32 := func(b []byte, v int32) []byte { return le.AppendUint32(b, uint32(v)) }
 	imm64 := func(b []byte, v uint64) []byte { return le.AppendUint64(b, v) }
@@ -59,8 +61,16 @@ func trampolineCode(sync, fifo int32, setsid bool, addr func(off int) uint64) (c
 	c = append(c, 0x41, 0xba, 0x08, 0x00, 0x00, 0x00) // mov r10d, 8
 	c = append(c, 0xb8, 0x0e, 0x00, 0x00, 0x00)       // mov eax, SYS_rt_sigprocmask (14)
 	c = append(c, 0x0f, 0x05)                         // syscall
-	if setsid {
+	if session != KeepSession {
 		c = append(c, 0xb8, 0x70, 0x00, 0x00, 0x00) // mov eax, SYS_setsid (112)
+		c = append(c, 0x0f, 0x05)                   // syscall
+		jsFail()
+	}
+	if session == NewSessionTTY {
+		c = append(c, 0x31, 0xff)                   // xor edi, edi         fd 0
+		c = append(c, 0xbe, 0x0e, 0x54, 0x00, 0x00) // mov esi, TIOCSCTTY (0x540e)
+		c = append(c, 0x31, 0xd2)                   // xor edx, edx
+		c = append(c, 0xb8, 0x10, 0x00, 0x00, 0x00) // mov eax, SYS_ioctl (16)
 		c = append(c, 0x0f, 0x05)                   // syscall
 		jsFail()
 	}
@@ -116,13 +126,13 @@ func trampolineCode(sync, fifo int32, setsid bool, addr func(off int) uint64) (c
 
 // trampolineELF wraps the code in a minimal static ELF executable: the ELF
 // header, one PT_LOAD program header (read + execute) and the code.
-func trampolineELF(sync, fifo int32, setsid bool) []byte {
+func trampolineELF(sync, fifo int32, session Session) []byte {
 	const base, ehsize, phsize = 0x400000, 64, 56
 	// The data follows the code; its address depends on the code's
 	// length, which does not depend on the addresses.
-	code, _ := trampolineCode(sync, fifo, setsid, func(int) uint64 { return 0 })
+	code, _ := trampolineCode(sync, fifo, session, func(int) uint64 { return 0 })
 	dataAt := uint64(base + ehsize + phsize + len(code))
-	code, data := trampolineCode(sync, fifo, setsid, func(off int) uint64 { return dataAt + uint64(off) })
+	code, data := trampolineCode(sync, fifo, session, func(off int) uint64 { return dataAt + uint64(off) })
 	total := uint64(ehsize + phsize + len(code) + len(data))
 	le := binary.LittleEndian
 	b := []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little endian */, 1 /* version */, 0 /* SysV */, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -150,10 +160,18 @@ func trampolineELF(sync, fifo int32, setsid bool) []byte {
 	return append(append(b, code...), data...)
 }
 
+// Session is what the trampoline does about the process's session.
+type Session uint8
+
+const (
+	KeepSession   Session = iota // the setup program's own (it called setsid)
+	NewSession                   // setsid
+	NewSessionTTY                // setsid, then fd 0 becomes the controlling terminal
+)
+
 // Trampoline returns a sealed, executable memfd holding the trampoline for
-// report socket sync and exec fifo fifo (-1: none); with setsid it starts a
-// new session first.
-func Trampoline(sync, fifo int, setsid bool) (*os.File, error) {
+// report socket sync and exec fifo fifo (-1: none), doing session first.
+func Trampoline(sync, fifo int, session Session) (*os.File, error) {
 	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable even where vm.memfd_noexec asks otherwise
 	mfd, err := unix.MemfdCreate("hako-exec", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|mfdExec)
 	if err == unix.EINVAL {
@@ -163,7 +181,7 @@ func Trampoline(sync, fifo int, setsid bool) (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create for the exec trampoline: %w", err)
 	}
 	f := os.NewFile(uintptr(mfd), "hako-exec")
-	if _, err := f.Write(trampolineELF(int32(sync), int32(fifo), setsid)); err != nil {
+	if _, err := f.Write(trampolineELF(int32(sync), int32(fifo), session)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("writing the exec trampoline: %w", err)
 	}

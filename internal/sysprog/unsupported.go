@@ -22,7 +22,16 @@ type Child struct{ Pid int }
 
 func Pair() (int, *os.File, error) { return -1, nil, errUnsupported }
 
-func Trampoline(sync, fifo int, setsid bool) (*os.File, error) { return nil, errUnsupported }
+// Session is what the trampoline does about the process's session.
+type Session uint8
+
+const (
+	KeepSession Session = iota
+	NewSession
+	NewSessionTTY
+)
+
+func Trampoline(sync, fifo int, session Session) (*os.File, error) { return nil, errUnsupported }
 
 func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error) { return nil, errUnsupported }
 

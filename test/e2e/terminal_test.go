@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -245,5 +248,83 @@ func TestTerminalForegroundZeroSizeKeepsConsoleSize(t *testing.T) {
 	cmd.Wait()
 	if !strings.Contains(out, "37 101\n") {
 		t.Errorf("size of a 0x0 terminal replaced consoleSize 37x101: %q", out)
+	}
+}
+
+// exec --tty --detach --console-socket, as containerd's shim runs `exec
+// -it`: the process gets a pty of process.consoleSize from the container's
+// devpts, as the controlling terminal of its own session, and its I/O
+// flows through the master hako sends. Through both ways hako starts an
+// exec'd process, and (setup program only: the Go init cannot join a user
+// namespace) into a container with a user namespace.
+func TestExecTerminal(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		goInit, user bool
+	}{{"setup-program", false, false}, {"go", true, false}, {"user-namespace", false, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.goInit {
+				t.Setenv("HAKO_INIT", "go")
+			}
+			e := newEnv(t)
+			b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+				if c.user {
+					s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+					s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+					s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+				}
+			})
+			if c.user {
+				chownTree(t, filepath.Join(b, "rootfs"), 100000, 100000)
+				traversable(t, b)
+			}
+			cmd := e.runCmd("run", "-d", "--bundle", b, "extty")
+			cmd.Stdout, cmd.Stderr = tempFile(t), tempFile(t)
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("run -d: %v", err)
+			}
+			pid := e.state("extty").Pid
+			defer e.deleteAndReap("extty", pid)
+
+			// stat's fields 6 and 7: the session and the controlling tty.
+			script := `set -- $(cat /proc/$$/stat); echo "session:$6:$$ ctty:$7"; stat -c "owner:%u" $(tty); ` + ttyScript
+			pf := filepath.Join(t.TempDir(), "process.json")
+			data, _ := json.Marshal(specs.Process{Terminal: true, ConsoleSize: &specs.Box{Height: 37, Width: 101},
+				Args: []string{"sh", "-c", script}, Cwd: "/", Env: []string{"PATH=/bin"}})
+			if err := os.WriteFile(pf, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sock, ch := receiveMaster(t)
+			pidFile := filepath.Join(t.TempDir(), "exec.pid")
+			e.must("exec", "--detach", "--console-socket", sock.Path(), "--pid-file", pidFile, "--process", pf, "extty")
+			master := <-ch
+			if master == nil {
+				t.FailNow()
+			}
+			defer master.Close()
+			out := converse(t, master, "hi")
+			checkTTYOutput(t, out, "hi")
+			pb, _ := os.ReadFile(pidFile)
+			epid, _ := strconv.Atoi(string(pb))
+			waitReap(t, epid)
+			var sess, self, ctty string
+			for _, l := range strings.Split(out, "\n") {
+				if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "session:"); ok {
+					f := strings.FieldsFunc(rest, func(r rune) bool { return r == ':' || r == ' ' })
+					if len(f) == 4 {
+						sess, self, ctty = f[0], f[1], f[3]
+					}
+				}
+			}
+			if sess == "" || sess != self {
+				t.Errorf("the exec'd shell does not lead its own session: %q", out)
+			}
+			if ctty == "" || ctty == "0" {
+				t.Errorf("the exec'd shell has no controlling terminal (tty_nr %q): %q", ctty, out)
+			}
+			if !strings.Contains(out, "owner:0\r\n") {
+				t.Errorf("the pty does not belong to the container's root: %q", out)
+			}
+		})
 	}
 }
