@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -137,5 +139,61 @@ func TestCwdThroughProcSelfFDIsRefused(t *testing.T) {
 		} else {
 			t.Logf("cwd %s: %s", cwd, msg)
 		}
+	}
+}
+
+// exec, through both ways it starts a process: fds hako inherited are not
+// passed on, and a cwd through /proc/self/fd/N (a preserved host
+// directory, or any fd the setup holds) never takes the process outside
+// the container's root (CVE-2024-21626).
+func TestExecFDs(t *testing.T) {
+	for _, init := range []string{"setup-program", "go"} {
+		t.Run(init, func(t *testing.T) {
+			if init == "go" {
+				t.Setenv("HAKO_INIT", "go")
+			}
+			e := newEnv(t)
+			hostDir := t.TempDir()
+			os.WriteFile(hostDir+"/host-secret", []byte("x"), 0o644)
+			d, _ := os.Open(hostDir)
+			defer d.Close()
+			b := e.bundle([]string{"sleep", "1000"}, nil)
+			e.must("run", "-d", "--bundle", b, "execfds")
+			pid := e.state("execfds").Pid
+			defer e.deleteAndReap("execfds", pid)
+
+			pidFile := filepath.Join(t.TempDir(), "exec.pid")
+			cmd := e.runCmd("exec", "--detach", "--pid-file", pidFile, "execfds", "sleep", "999")
+			cmd.ExtraFiles = []*os.File{d, d, d}
+			se := tempFile(t)
+			cmd.Stdout, cmd.Stderr = tempFile(t), se
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("exec -d: %v: %s", err, readAll(se))
+			}
+			pb, _ := os.ReadFile(pidFile)
+			epid, _ := strconv.Atoi(string(pb))
+			waitComm(t, epid, "sleep")
+			if got := procFDs(t, epid); strings.Join(got, " ") != "0 1 2" {
+				t.Errorf("the exec'd process holds fds %v, want only 0 1 2", got)
+			}
+			syscall.Kill(epid, syscall.SIGKILL)
+			waitReap(t, epid)
+
+			for fd := 3; fd <= 9; fd++ {
+				cwd := "/proc/self/fd/" + strconv.Itoa(fd)
+				cmd := e.runCmd("exec", "--preserve-fds", "1", "--cwd", cwd, "execfds", "sh", "-c", "pwd; ls; cat ../host-secret")
+				cmd.ExtraFiles = []*os.File{d}
+				so, se := tempFile(t), tempFile(t)
+				cmd.Stdout, cmd.Stderr = so, se
+				err := cmd.Run()
+				if out := readAll(so); strings.Contains(out, "host-secret") {
+					t.Errorf("cwd %s: the process reached the host directory: %s", cwd, out)
+				} else if err == nil {
+					t.Errorf("cwd %s: the process ran: %q", cwd, out)
+				} else if msg := readAll(se); !strings.Contains(msg, "cwd") {
+					t.Errorf("cwd %s: error does not name the cwd: %s", cwd, msg)
+				}
+			}
+		})
 	}
 }
