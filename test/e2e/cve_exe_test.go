@@ -316,3 +316,63 @@ func allCaps(t *testing.T) []string {
 	}
 	return caps
 }
+
+// The same attack through `hako exec`: the exec'd process is the script
+// "#!/proc/self/exe --help". Through the setup program its
+// /proc/self/exe is the trampoline, which finds its report socket gone and
+// exits 127: hako never runs in the container. Through the Go init it is
+// hako from the read-only mount, blocked on a full pipe, and opening its
+// /proc/PID/exe for writing is refused. The host binary stays unchanged.
+func TestExecHostBinaryNotWritable(t *testing.T) {
+	for _, init := range []string{"setup-program", "go"} {
+		t.Run(init, func(t *testing.T) {
+			goInit := init == "go"
+			if goInit {
+				t.Setenv("HAKO_INIT", "go")
+			}
+			e := newEnv(t)
+			before := fileHash(t, e.bin)
+			b := e.bundle([]string{"sleep", "1000"}, nil)
+			if err := os.WriteFile(filepath.Join(b, "rootfs", "evil"), []byte("#!/proc/self/exe --help\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			e.must("run", "-d", "--bundle", b, "execvictim")
+			pid := e.state("execvictim").Pid
+			defer e.deleteAndReap("execvictim", pid)
+
+			full, fullR := fullPipe(t)
+			pidFile := filepath.Join(t.TempDir(), "exec.pid")
+			cmd := e.runCmd("exec", "--detach", "--pid-file", pidFile, "execvictim", "/evil")
+			stderr := tempFile(t)
+			cmd.Stdout, cmd.Stderr = full, stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("hako exec: %v: %s", err, readAll(stderr))
+			}
+			full.Close()
+			pb, _ := os.ReadFile(pidFile)
+			epid, _ := strconv.Atoi(string(pb))
+			if goInit {
+				cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(epid) + "/cmdline")
+				if !bytes.HasPrefix(cmdline, []byte("/proc/self/exe\x00")) {
+					t.Fatalf("the exec'd process is not hako run as the script's interpreter: cmdline %q", cmdline)
+				}
+				expectRefused(t, "host, exec'd #!/proc/self/exe process", "/proc/"+strconv.Itoa(epid)+"/exe")
+				go io.Copy(io.Discard, fullR)
+			} else if l, err := os.Readlink("/proc/" + strconv.Itoa(epid) + "/exe"); err == nil && !strings.HasPrefix(l, "/memfd:") {
+				// Only the trampoline may run (or the process is gone).
+				t.Errorf("the exec'd \"#!/proc/self/exe\" process runs %s", l)
+				go io.Copy(io.Discard, fullR)
+			}
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(epid, &ws, 0, nil); err != nil {
+				t.Fatalf("waiting for pid %d: %v", epid, err)
+			}
+			if !goInit && ws.ExitStatus() != 127 {
+				t.Errorf("with the setup program, the exec'd \"#!/proc/self/exe\" exited %v, want 127 (the trampoline refusing, not hako running)", ws)
+			}
+			if after := fileHash(t, e.bin); after != before {
+				t.Fatalf("the host's hako binary %s was changed from inside a container", e.bin)
+			}
+		})
+	}
+}
