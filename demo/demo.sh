@@ -78,6 +78,8 @@ echo "bundle adds one (mapping your uid to root inside) — and no network names
 run "$HAKO" bundle --quiet --rootless --image-root "$images" "$image" "$work/bundle-userns" -- sleep 300
 run "$HAKO" --root "$root" run -d --bundle "$work/bundle-userns" demo-u
 "$HAKO" --root "$root" inspect demo-u | sed -n '3,14p'
+echo "exec joins that user namespace too: root inside, your uid outside:"
+run "$HAKO" --root "$root" exec demo-u sh -c 'id -u; cat /proc/self/uid_map'
 "$HAKO" --root "$root" delete --force demo-u
 
 say "5. Two containers side by side"
