@@ -174,7 +174,10 @@ func (c *Conn) Recv() (*Message, []*os.File, error) {
 	var err error
 	for {
 		size, _, _, _, err = unix.Recvmsg(int(c.f.Fd()), nil, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
-		if err != unix.EINTR {
+		// ECONNRESET: the other side exited with a message of ours
+		// unread (an init that failed early). The kernel reports that
+		// once, ahead of the messages it sent: read on.
+		if err != unix.EINTR && err != unix.ECONNRESET {
 			break
 		}
 	}
@@ -186,7 +189,7 @@ func (c *Conn) Recv() (*Message, []*os.File, error) {
 	var n, oobn int
 	for {
 		n, oobn, _, _, err = unix.Recvmsg(int(c.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err != unix.EINTR {
+		if err != unix.EINTR && err != unix.ECONNRESET {
 			break
 		}
 	}

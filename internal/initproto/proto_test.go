@@ -81,3 +81,25 @@ func FuzzRecv(f *testing.F) {
 		p.Recv() // must not panic
 	})
 }
+
+// The init fails and closes with a message of ours unread: the kernel
+// reports ECONNRESET once, ahead of the init's error message. The parent
+// must still get the error, then ErrClosed.
+func TestErrorAfterUnreadMessage(t *testing.T) {
+	p, cf, _ := Pair()
+	defer p.Close()
+	c := NewConn(cf)
+	if err := p.Send(&Message{Kind: KindCgroupReady}); err != nil {
+		t.Fatal(err)
+	}
+	c.Send(&Message{Kind: KindError, Error: &ErrorInfo{Step: "mounting", Message: "boom", Errno: int(syscall.EACCES)}})
+	c.Close() // KindCgroupReady was never read
+	_, _, err := p.Expect(KindReady)
+	var ei *ErrorInfo
+	if !errors.As(err, &ei) || ei.Step != "mounting" {
+		t.Fatalf("got %v, want the init's error", err)
+	}
+	if _, _, err := p.Recv(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after close: %v", err)
+	}
+}

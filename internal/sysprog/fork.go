@@ -229,7 +229,15 @@ func (c *Child) recv(oob []byte) (tok byte, n, oobn int, err error) {
 	}
 	var rerr error
 	err = rc.Read(func(fd uintptr) bool {
-		n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_DONTWAIT)
+		for {
+			n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_DONTWAIT)
+			// ECONNRESET: the child exited with a token of ours unread
+			// (it failed before its Wait). The kernel reports that once,
+			// before the messages the child sent: read on.
+			if rerr != syscall.ECONNRESET {
+				break
+			}
+		}
 		return rerr != syscall.EAGAIN && rerr != syscall.EINTR
 	})
 	if err == nil {
@@ -293,7 +301,12 @@ func (c *Child) Failed() error {
 	}
 	n := 0
 	rc.Control(func(fd uintptr) {
-		n, _, err = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT|syscall.MSG_PEEK)
+		for {
+			n, _, err = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT|syscall.MSG_PEEK)
+			if err != syscall.ECONNRESET { // reported once, see recv
+				break
+			}
+		}
 	})
 	if err != nil || n != 8 {
 		return nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -268,5 +269,37 @@ func TestSpawnThrough(t *testing.T) {
 		if ws.ExitStatus() != 5 {
 			t.Errorf("the spawned process exited with %v, want 5 (6: not a session leader)", ws)
 		}
+	}
+}
+
+// A child that fails with a token of ours unread (sent before it reached
+// its Wait) exits with data in its socket's queue; the kernel then reports
+// ECONNRESET once, ahead of the child's failure record. The record must
+// still come back as the op's error.
+func TestFailureWithTokenUnread(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	buf := make([]byte, 1)
+	failed := errors.New("the op after the pipe failed")
+	s := start(t, func(p *Program, tramp int) {
+		// Blocks until the test writes to the pipe: the parent's 'G'
+		// arrives meanwhile and is never read.
+		p.Call(nil, syscall.SYS_READ, Imm(r.Fd()), Ptr(unsafe.Pointer(&buf[0])), Imm(1))
+		p.Call(func(syscall.Errno) error { return failed }, syscall.SYS_CLOSE, Imm(-1))
+		p.Wait(nil)
+	})
+	if err := s.c.Continue(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t) // exited, with the 'G' unread
+	if err := s.c.Expect('R'); !errors.Is(err, failed) {
+		t.Fatalf("got %v, want the failing op's error", err)
 	}
 }
