@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -56,8 +55,8 @@ func StartExec(o *ExecOptions) (*Init, error) {
 		return startExecFast(o, join)
 	}
 	slog.Debug("exec through the Go init", "reason", err)
-	if len(join) > 0 && join[0].Type == specs.UserNamespace {
-		return nil, fmt.Errorf("exec into a container with its own user namespace through the Go init (needed for %s) is not supported yet: a multi-threaded Go process cannot setns into a user namespace", strings.TrimPrefix(err.Error(), errSlowPath.Error()+": "))
+	if se := (*slowError)(nil); len(join) > 0 && join[0].Type == specs.UserNamespace && errors.As(err, &se) {
+		return nil, fmt.Errorf("exec into a container with its own user namespace through the Go init (needed for %s) is not supported yet: a multi-threaded Go process cannot setns into a user namespace", se.reason)
 	}
 	if o.Namespaces[string(specs.MountNamespace)] != "" && !selfIsStatic() {
 		return nil, fmt.Errorf("this hako binary is dynamically linked, so it cannot run inside the container's mount namespace — hint: build it with `make build` (static), or `CGO_ENABLED=0 go build -tags osusergo,netgo ./cmd/hako`")

@@ -69,12 +69,7 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 			return nil, err
 		}
 	}
-	stdio := []*os.File{o.Stdin, o.Stdout, o.Stderr}
-	for i, f := range stdio {
-		if f == nil {
-			stdio[i] = []*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
-		}
-	}
+	stdio := []*os.File{orStd(o.Stdin, os.Stdin), orStd(o.Stdout, os.Stdout), orStd(o.Stderr, os.Stderr)}
 	if err := placeFiles(p, fds, stdio, o.ExtraFiles); err != nil {
 		return nil, err
 	}

@@ -34,8 +34,14 @@ import (
 // errSlowPath means: use the Go init.
 var errSlowPath = errors.New("the Go init is needed")
 
+// slowError is errSlowPath with the reason the Go init is needed.
+type slowError struct{ reason string }
+
+func (e *slowError) Error() string        { return errSlowPath.Error() + ": " + e.reason }
+func (e *slowError) Is(target error) bool { return target == errSlowPath }
+
 func slow(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errSlowPath, fmt.Sprintf(format, args...))
+	return &slowError{reason: fmt.Sprintf(format, args...)}
 }
 
 func fastPathBlocker(o *Options) error {

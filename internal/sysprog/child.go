@@ -115,9 +115,7 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, path, a[2], a[3])
 		return 0, e, 0
 	case opExecTramp:
-		path := *(*uintptr)(unsafe.Add(o.args[1].ptr, a[2]*unsafe.Sizeof(uintptr(0))))
-		*(*uintptr)(o.args[3].ptr) = path // argv[0] of the trampoline; a plain store, no write barrier
-		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, 0); e != 0 {
+		if e := trampPrelude(o, a); e != 0 {
 			return 0, e, 0
 		}
 		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, a[0], uintptr(unsafe.Pointer(&p.empty[0])), a[3], a[4], unix.AT_EMPTY_PATH, 0)
@@ -155,9 +153,7 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		}
 		return 0, 0, 0
 	case opSpawnTramp:
-		path := *(*uintptr)(unsafe.Add(o.args[1].ptr, a[2]*unsafe.Sizeof(uintptr(0))))
-		*(*uintptr)(o.args[3].ptr) = path // argv[0] of the trampoline
-		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, 0); e != 0 {
+		if e := trampPrelude(o, a); e != 0 {
 			return 0, e, 0
 		}
 		t := &p.spawn
@@ -180,6 +176,19 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		return 0, e, 0
 	}
 	return 0, syscall.ENOSYS, 0
+}
+
+// trampPrelude prepares the execveat of the trampoline for opExecTramp
+// and opSpawnTramp: argv[0] (a3[0]) becomes the path found (a1[reg a2]),
+// and the report fd a5 stays open across the execve.
+//
+//go:nosplit
+//go:norace
+func trampPrelude(o *op, a *[6]uintptr) syscall.Errno {
+	path := *(*uintptr)(unsafe.Add(o.args[1].ptr, a[2]*unsafe.Sizeof(uintptr(0))))
+	*(*uintptr)(o.args[3].ptr) = path // a plain store, no write barrier
+	_, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, 0)
+	return e
 }
 
 //go:nosplit

@@ -110,16 +110,16 @@ func (p *Program) fork(flags uintptr, pidfd *int32) (int, syscall.Errno) {
 	return int(pid), syscall.Errno(errno)
 }
 
-// Forked returns the process that the program's [Program.SpawnThrough] made, with
-// a pidfd of its own; the Child it came from (which exits once the copy
-// exists) is still to be waited for. Call it only after the copy has
-// reported (a token or the trampoline's 'R'): its pid is known from then
-// on. The copy is this process's child and not reaped, so its pid cannot
+// Forked returns the process that the program's [Program.SpawnThrough]
+// started, with a pidfd of its own; the Child that started it (and exits
+// then) is still to be waited for. Call it only after that process has
+// reported (the trampoline's 'R', or a failure): its pid is known from
+// then on. It is this process's child, not yet reaped, so its pid cannot
 // have been reused.
 func (c *Child) Forked() (*Child, error) {
 	pid := int(atomic.LoadInt32(&c.p.forkTid))
 	if pid <= 0 {
-		return nil, errors.New("container setup: the program has not forked")
+		return nil, errors.New("container setup: the program has started no process")
 	}
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {

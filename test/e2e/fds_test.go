@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -113,10 +114,7 @@ func waitComm(t *testing.T, pid int, comm string) {
 // fd the init may hold must not give the process a cwd outside its root.
 func TestCwdThroughProcSelfFDIsRefused(t *testing.T) {
 	e := newEnv(t)
-	hostDir := t.TempDir()
-	os.WriteFile(hostDir+"/host-secret", []byte("x"), 0o644)
-	d, _ := os.Open(hostDir)
-	defer d.Close()
+	d := hostSecretDir(t)
 	for fd := 3; fd <= 9; fd++ {
 		cwd := "/proc/self/fd/" + strconv.Itoa(fd)
 		b := e.bundle([]string{"sh", "-c", "pwd; ls; cat ../host-secret"}, func(s *specs.Spec) { s.Process.Cwd = cwd })
@@ -125,20 +123,43 @@ func TestCwdThroughProcSelfFDIsRefused(t *testing.T) {
 		if err := os.MkdirAll(b+"/rootfs"+cwd, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		cmd := e.runCmd("run", "--preserve-fds", "1", "--bundle", b, "cwdescape")
-		cmd.ExtraFiles = []*os.File{d}
-		so, se := tempFile(t), tempFile(t)
-		cmd.Stdout, cmd.Stderr = so, se
-		err := cmd.Run()
-		if out := readAll(so); strings.Contains(out, "host-secret") {
-			t.Errorf("cwd %s: the process reached the host directory: %s", cwd, out)
-		} else if err == nil {
-			t.Errorf("cwd %s: the process ran: %q", cwd, out)
-		} else if msg := readAll(se); !strings.Contains(msg, "process.cwd") {
-			t.Errorf("cwd %s: error does not name process.cwd: %s", cwd, msg)
-		} else {
-			t.Logf("cwd %s: %s", cwd, msg)
-		}
+		expectCwdRefused(t, cwd, e.runCmd("run", "--preserve-fds", "1", "--bundle", b, "cwdescape"), d, "process.cwd")
+	}
+}
+
+// hostSecretDir opens a host directory holding host-secret: what a cwd
+// through /proc/self/fd/N must never reach.
+func hostSecretDir(t *testing.T) *os.File {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/host-secret", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// expectCwdRefused runs cmd, which asks for cwd and a preserved fd 3 (the
+// host directory d), and fails unless hako refused it with an error
+// naming want and the process never reached the host directory.
+func expectCwdRefused(t *testing.T, cwd string, cmd *exec.Cmd, d *os.File, want string) {
+	t.Helper()
+	cmd.ExtraFiles = []*os.File{d}
+	so, se := tempFile(t), tempFile(t)
+	cmd.Stdout, cmd.Stderr = so, se
+	err := cmd.Run()
+	if out := readAll(so); strings.Contains(out, "host-secret") {
+		t.Errorf("cwd %s: the process reached the host directory: %s", cwd, out)
+	} else if err == nil {
+		t.Errorf("cwd %s: the process ran: %q", cwd, out)
+	} else if msg := readAll(se); !strings.Contains(msg, want) {
+		t.Errorf("cwd %s: error does not name %s: %s", cwd, want, msg)
+	} else {
+		t.Logf("cwd %s: %s", cwd, msg)
 	}
 }
 
@@ -153,10 +174,7 @@ func TestExecFDs(t *testing.T) {
 				t.Setenv("HAKO_INIT", "go")
 			}
 			e := newEnv(t)
-			hostDir := t.TempDir()
-			os.WriteFile(hostDir+"/host-secret", []byte("x"), 0o644)
-			d, _ := os.Open(hostDir)
-			defer d.Close()
+			d := hostSecretDir(t)
 			b := e.bundle([]string{"sleep", "1000"}, nil)
 			e.must("run", "-d", "--bundle", b, "execfds")
 			pid := e.state("execfds").Pid
@@ -181,18 +199,7 @@ func TestExecFDs(t *testing.T) {
 
 			for fd := 3; fd <= 9; fd++ {
 				cwd := "/proc/self/fd/" + strconv.Itoa(fd)
-				cmd := e.runCmd("exec", "--preserve-fds", "1", "--cwd", cwd, "execfds", "sh", "-c", "pwd; ls; cat ../host-secret")
-				cmd.ExtraFiles = []*os.File{d}
-				so, se := tempFile(t), tempFile(t)
-				cmd.Stdout, cmd.Stderr = so, se
-				err := cmd.Run()
-				if out := readAll(so); strings.Contains(out, "host-secret") {
-					t.Errorf("cwd %s: the process reached the host directory: %s", cwd, out)
-				} else if err == nil {
-					t.Errorf("cwd %s: the process ran: %q", cwd, out)
-				} else if msg := readAll(se); !strings.Contains(msg, "cwd") {
-					t.Errorf("cwd %s: error does not name the cwd: %s", cwd, msg)
-				}
+				expectCwdRefused(t, cwd, e.runCmd("exec", "--preserve-fds", "1", "--cwd", cwd, "execfds", "sh", "-c", "pwd; ls; cat ../host-secret"), d, "cwd")
 			}
 		})
 	}

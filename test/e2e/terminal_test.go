@@ -267,16 +267,9 @@ func TestExecTerminal(t *testing.T) {
 				t.Setenv("HAKO_INIT", "go")
 			}
 			e := newEnv(t)
-			b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
-				if c.user {
-					s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-					s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-					s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-				}
-			})
+			b := e.bundle([]string{"sleep", "1000"}, nil)
 			if c.user {
-				chownTree(t, filepath.Join(b, "rootfs"), 100000, 100000)
-				traversable(t, b)
+				remap(t, b)
 			}
 			cmd := e.runCmd("run", "-d", "--bundle", b, "extty")
 			cmd.Stdout, cmd.Stderr = tempFile(t), tempFile(t)

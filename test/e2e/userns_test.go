@@ -40,18 +40,32 @@ func traversable(t *testing.T, bundle string) {
 	}
 }
 
+// remap gives the bundle's config a user namespace mapping container
+// 0-65535 to host 100000-165535, and its rootfs to host 100000, so that the
+// remapped root owns it and can reach it.
+func remap(t *testing.T, b string) {
+	t.Helper()
+	s, err := spec.Load(filepath.Join(b, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	if err := spec.Write(filepath.Join(b, "config.json"), s); err != nil {
+		t.Fatal(err)
+	}
+	chownTree(t, filepath.Join(b, "rootfs"), 100000, 100000)
+	traversable(t, b)
+}
+
 // A user namespace mapping container 0-65535 to host 100000-165535: the
 // maps inside are the config's, the process is root inside and uid 100000
 // on the host, and it owns the (chowned) rootfs.
 func TestUserNamespaceMapping(t *testing.T) {
 	e := newEnv(t)
-	b := e.bundle([]string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; stat -c %u /bin/busybox; touch /dev/shm/x && echo WRITE-OK; sleep 1000 & wait"}, func(s *specs.Spec) {
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-	})
-	chownTree(t, filepath.Join(b, "rootfs"), 100000, 100000)
-	traversable(t, b)
+	b := e.bundle([]string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; stat -c %u /bin/busybox; touch /dev/shm/x && echo WRITE-OK; sleep 1000 & wait"}, nil)
+	remap(t, b)
 	out := filepath.Join(t.TempDir(), "out")
 	f, err := os.Create(out)
 	if err != nil {
@@ -182,13 +196,8 @@ func TestEarlyInitErrorIsReported(t *testing.T) {
 // --user 1000) on the host, in the container's user namespace.
 func TestExecUserNamespace(t *testing.T) {
 	e := newEnv(t)
-	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-	})
-	chownTree(t, filepath.Join(b, "rootfs"), 100000, 100000)
-	traversable(t, b)
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	remap(t, b)
 	cmd := e.runCmd("run", "-d", "--bundle", b, "usexec")
 	cmd.Stdout, cmd.Stderr = tempFile(t), tempFile(t)
 	if err := cmd.Run(); err != nil {
