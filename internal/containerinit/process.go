@@ -58,6 +58,9 @@ func prepareProcess(p *specs.Process, profile *specs.LinuxSeccomp, sc *initproto
 // filter, and every fd above 2 and the preserved ones marked close-on-exec,
 // so no host file leaks into the container (CVE-2024-21626).
 func lockDown(p *specs.Process, loadSeccomp func() error, preserveFDs int) error {
+	if err := unix.CloseRange(uint(3+preserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return step("closing inherited fds", err)
+	}
 	if p.NoNewPrivileges {
 		if err := security.SetNoNewPrivileges(); err != nil {
 			return step("setting no_new_privs", err)
@@ -65,9 +68,6 @@ func lockDown(p *specs.Process, loadSeccomp func() error, preserveFDs int) error
 	}
 	if err := loadSeccomp(); err != nil {
 		return step("loading the seccomp profile", err)
-	}
-	if err := unix.CloseRange(uint(3+preserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return step("closing inherited fds", err)
 	}
 	return nil
 }

@@ -219,6 +219,10 @@ func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program
 	if err := security.CompileRlimits(p, proc.Rlimits); err != nil {
 		return nil, 0, &Error{Step: "setting rlimits", Err: err}
 	}
+	// Every fd above the preserved ones becomes close-on-exec before a
+	// seccomp filter is loaded: a profile need not allow close_range, and
+	// nothing hako needs should run under the container's filter.
+	p.CloexecFrom(stepFail("closing inherited fds", ""), 3+preserved)
 	var loadSeccomp func(*sysprog.Program)
 	if sc != nil {
 		loadSeccomp = security.CompileSeccomp(sc.Filter, sc.Flags)
@@ -246,7 +250,6 @@ func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program
 	if loadSeccomp != nil {
 		loadSeccomp(p)
 	}
-	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(3+preserved), sysprog.Imm(^uint(0)), sysprog.Imm(unix.CLOSE_RANGE_CLOEXEC))
 	p.SetExecFail(func(errno syscall.Errno) error {
 		return &Error{Step: "exec", Err: execFailure(proc.Args[0], errno)}
 	})

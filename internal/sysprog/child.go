@@ -170,6 +170,8 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		for {
 			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
 		}
+	case opCloexecFrom:
+		return 0, cloexecFrom(o, a), 0
 	case opSendFD:
 		*(*int32)(o.args[3].ptr) = int32(a[1])
 		_, _, e := syscall.RawSyscall(syscall.SYS_SENDMSG, a[0], a[2], msgNoSignal)
@@ -304,6 +306,64 @@ func (p *Program) die(i int, e syscall.Errno) {
 	for {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
 	}
+}
+
+// cloexecFrom is opCloexecFrom: a0 the first fd, a1 and a2 a buffer,
+// a3 "/proc/self/fd".
+//
+//go:nosplit
+//go:norace
+func cloexecFrom(o *op, a *[6]uintptr) syscall.Errno {
+	from := a[0]
+	_, _, e := syscall.RawSyscall(unix.SYS_CLOSE_RANGE, from, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
+	if e == 0 {
+		return 0
+	}
+	dir, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, a[3], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		var lim [2]uint64
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&lim)), 0, 0); e != 0 {
+			return e
+		}
+		for fd := from; uint64(fd) < lim[0]; fd++ {
+			syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_SETFD, syscall.FD_CLOEXEC)
+		}
+		return 0
+	}
+	buf := o.args[1].ptr
+	for {
+		n, _, e := syscall.RawSyscall(unix.SYS_GETDENTS64, dir, uintptr(buf), a[2])
+		if e != 0 {
+			syscall.RawSyscall(syscall.SYS_CLOSE, dir, 0, 0)
+			return e
+		}
+		if n == 0 {
+			break
+		}
+		for off := uintptr(0); off < n; {
+			// struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name
+			rec := unsafe.Add(buf, off)
+			reclen := uintptr(*(*uint16)(unsafe.Add(rec, 16)))
+			fd, ok := uintptr(0), false
+			for i := uintptr(19); i < reclen; i++ {
+				c := *(*byte)(unsafe.Add(rec, i))
+				if c == 0 {
+					break
+				}
+				if c < '0' || c > '9' {
+					ok = false
+					break
+				}
+				fd, ok = fd*10+uintptr(c-'0'), true
+			}
+			if ok && fd >= from && fd != dir {
+				syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_SETFD, syscall.FD_CLOEXEC)
+			}
+			off += reclen
+		}
+	}
+	syscall.RawSyscall(syscall.SYS_CLOSE, dir, 0, 0)
+	return 0
 }
 
 // atFDCWD is AT_FDCWD (-100) as a syscall argument.

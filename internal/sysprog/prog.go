@@ -43,18 +43,19 @@ func Ptr(p unsafe.Pointer) Arg { return Arg{kind: kindPtr, ptr: p} }
 
 // Macro ops: steps that need a decision in the child, not only a syscall.
 const (
-	macroBase    = 1 << 20
-	opWaitByte   = macroBase + iota // read one byte from fd a0; EOF means the parent gave up: exit quietly
-	opMask                          // mask path a0 with /dev/null (reg a1) or a read-only tmpfs (reg a2)
-	opFindExec                      // first executable regular file among a1 paths at a0 -> out
-	opExecve                        // execve(paths a0[reg a1], argv a2, envp a3)
-	opCheckCwd                      // getcwd into buffer a0 (size a1) must be reachable from the root
-	opCheckNull                     // fstat(reg a0) must be the character device 1:3
-	opSendFD                        // send fd (reg a1) over socket a0 with SCM_RIGHTS
-	opStatIsDir                     // fstat(reg a0): out = 1 for a directory, else 0
-	opSkipIfZero                    // skip the next a1 ops when reg a0 is zero
-	opExecTramp                     // execveat(a0, "", argv a3 with [0] = paths a1[reg a2], envp a4), report fd a5 kept open
-	opSpawnTramp                    // as opExecTramp, in a new process (vfork); this one exits
+	macroBase     = 1 << 20
+	opWaitByte    = macroBase + iota // read one byte from fd a0; EOF means the parent gave up: exit quietly
+	opMask                           // mask path a0 with /dev/null (reg a1) or a read-only tmpfs (reg a2)
+	opFindExec                       // first executable regular file among a1 paths at a0 -> out
+	opExecve                         // execve(paths a0[reg a1], argv a2, envp a3)
+	opCheckCwd                       // getcwd into buffer a0 (size a1) must be reachable from the root
+	opCheckNull                      // fstat(reg a0) must be the character device 1:3
+	opSendFD                         // send fd (reg a1) over socket a0 with SCM_RIGHTS
+	opStatIsDir                      // fstat(reg a0): out = 1 for a directory, else 0
+	opSkipIfZero                     // skip the next a1 ops when reg a0 is zero
+	opExecTramp                      // execveat(a0, "", argv a3 with [0] = paths a1[reg a2], envp a4), report fd a5 kept open
+	opSpawnTramp                     // as opExecTramp, in a new process (vfork); this one exits
+	opCloexecFrom                    // mark every fd >= a0 close-on-exec: close_range, else fcntl per open fd
 )
 
 type op struct {
@@ -79,6 +80,7 @@ type Program struct {
 	rec    []byte // 8 bytes: failure record written by the child
 	tok    []byte // 1 byte: token buffer
 	cwdBuf []byte
+	dirBuf []byte // getdents64 buffer of opCloexecFrom
 	errMsg []byte // written to fd 2 when the parent no longer listens
 	digits []byte
 
@@ -258,6 +260,18 @@ func (p *Program) FindExec(fail Fail, paths []string) Reg {
 	p.Keep(st)
 	p.add(opFindExec, out, fail, []Arg{l, Imm(n), Ptr(unsafe.Pointer(st))})
 	return out
+}
+
+// CloexecFrom marks every fd from fd on close-on-exec. It tries
+// close_range(CLOSE_RANGE_CLOEXEC) and, where that is refused (a kernel
+// before 5.11, or a seccomp filter hako itself runs under), marks each fd
+// listed in /proc/self/fd with fcntl; without /proc, every fd up to the
+// RLIMIT_NOFILE soft limit.
+func (p *Program) CloexecFrom(fail Fail, fd int) {
+	if p.dirBuf == nil {
+		p.dirBuf = make([]byte, 4096)
+	}
+	p.add(opCloexecFrom, 0, fail, []Arg{Imm(fd), Ptr(unsafe.Pointer(&p.dirBuf[0])), Imm(len(p.dirBuf)), p.Str("/proc/self/fd")})
 }
 
 // Execve executes paths[reg idx] with argv and envp.

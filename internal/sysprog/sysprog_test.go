@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -301,5 +302,57 @@ func TestFailureWithTokenUnread(t *testing.T) {
 	s.wait(t) // exited, with the 'G' unread
 	if err := s.c.Expect('R'); !errors.Is(err, failed) {
 		t.Fatalf("got %v, want the failing op's error", err)
+	}
+}
+
+// closeRangeRefused is a seccomp filter that fails close_range with EPERM
+// and allows everything else, as a profile without close_range does.
+func closeRangeRefused() *unix.SockFprog {
+	f := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_CLOSE_RANGE},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	return &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
+}
+
+// TestCloexecFromFallsBack: where close_range is refused, every inherited
+// fd is still marked close-on-exec, one by one.
+func TestCloexecFromFallsBack(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An inherited fd without close-on-exec, as a leak would be.
+		leak, err := unix.Dup(int(w.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fprog := closeRangeRefused()
+		s := start(t, func(p *Program, tramp int) {
+			if refuse {
+				p.Keep(fprog)
+				p.Call(nil, unix.SYS_PRCTL, Imm(unix.PR_SET_NO_NEW_PRIVS), Imm(1), Imm(0), Imm(0), Imm(0))
+				p.Call(nil, unix.SYS_SECCOMP, Imm(unix.SECCOMP_SET_MODE_FILTER), Imm(0), Ptr(unsafe.Pointer(fprog)))
+			}
+			p.CloexecFrom(nil, 3)
+			idx := p.FindExec(nil, []string{"/bin/sh"})
+			p.ExecThrough(nil, tramp, []string{"/bin/sh"}, idx,
+				[]string{"sh", "-c", "test ! -e /proc/self/fd/" + strconv.Itoa(leak)}, nil)
+		})
+		unix.Close(leak)
+		w.Close()
+		r.Close()
+		if err := s.c.Expect('R'); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.c.Done(); err != nil {
+			t.Fatal(err)
+		}
+		if ws := s.wait(t); ws.ExitStatus() != 0 {
+			t.Errorf("refused close_range %v: fd %d leaked into the process (exit %d)", refuse, leak, ws.ExitStatus())
+		}
 	}
 }

@@ -22,6 +22,32 @@ type env struct {
 	t    *testing.T
 	bin  string
 	root string
+	// runner is "go" to force the Go runner (HAKO_INIT=go), "" for hako's
+	// own choice (the raw child wherever it can run the program).
+	runner string
+}
+
+// runners are the ways hako runs a container's setup program: its own
+// choice (the raw child) and the Go runner, forced with HAKO_INIT=go.
+var runners = []struct{ name, init string }{{"raw", ""}, {"go", "go"}}
+
+// forRunners runs f once per runner, each with an env of its own.
+func forRunners(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Helper()
+	for _, r := range runners {
+		t.Run(r.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.runner = r.init
+			f(t, e)
+		})
+	}
+}
+
+// command is hako with --root set, as the runner asks.
+func (e *env) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
+	cmd.Env = append(os.Environ(), "HAKO_INIT="+e.runner)
+	return cmd
 }
 
 func newEnv(t *testing.T) *env {
@@ -55,7 +81,7 @@ func (e *env) run(args ...string) result {
 
 func (e *env) runIn(dir string, stdin []byte, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
+	cmd := e.command(args...)
 	cmd.Dir = dir
 	// Files, not pipes: a detached container inherits hako's stdio and
 	// would keep a pipe open long after hako exits.
@@ -149,7 +175,7 @@ func (e *env) cleanupAll() {
 			json.Unmarshal(b, &raw)
 			st.Pid = raw.Pid
 		}
-		exec.Command(e.bin, "--root", e.root, "delete", "--force", d.Name()).Run()
+		e.command("delete", "--force", d.Name()).Run()
 		reap(st.Pid)
 	}
 }
@@ -222,7 +248,7 @@ func (e *env) noLeftovers(id, mountsBefore string) {
 func (e *env) startForeground(bundle, id string) (*exec.Cmd, int) {
 	e.t.Helper()
 	pidFile := filepath.Join(e.t.TempDir(), "pid")
-	cmd := exec.Command(e.bin, "--root", e.root, "run", "--bundle", bundle, "--pid-file", pidFile, id)
+	cmd := e.command("run", "--bundle", bundle, "--pid-file", pidFile, id)
 	cmd.Stdout, cmd.Stderr = tempFile(e.t), tempFile(e.t)
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
