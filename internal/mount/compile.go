@@ -224,9 +224,7 @@ func mountAttrs(f uintptr) uint64 {
 
 // how returns an open_how argument pair (pointer, size) for openat2.
 func (k *compiler) how(flags uint64, resolve uint64) (sysprog.Arg, sysprog.Arg) {
-	h := &unix.OpenHow{Flags: flags, Resolve: resolve}
-	k.p.Keep(h)
-	return sysprog.Ptr(unsafe.Pointer(h)), sysprog.Imm(unix.SizeofOpenHow)
+	return sysprog.Value(k.p, &unix.OpenHow{Flags: flags, Resolve: resolve}), sysprog.Imm(unix.SizeofOpenHow)
 }
 
 func rel(dest string) string {
@@ -345,13 +343,12 @@ func (k *compiler) attach(fail sysprog.Fail, m sysprog.Reg, dest string) {
 }
 
 func (k *compiler) setattr(fail sysprog.Fail, m sysprog.Reg, a *unix.MountAttr, recursive bool) {
-	k.p.Keep(a)
 	flags := uintptr(unix.AT_EMPTY_PATH)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
 	k.p.Call(fail, unix.SYS_MOUNT_SETATTR, sysprog.R(m), k.p.Str(""), sysprog.Imm(flags),
-		sysprog.Ptr(unsafe.Pointer(a)), sysprog.Imm(sizeofMountAttr))
+		sysprog.Value(k.p, a), sysprog.Imm(sizeofMountAttr))
 }
 
 // fsmount creates a detached mount of a new fstype instance with the
@@ -548,21 +545,19 @@ func (k *compiler) finish() {
 		dest := cleanDest(rp)
 		t := p.Result(fail, unix.SYS_OPEN_TREE, sysprog.Imm(atFDCWD), p.Str(dest), sysprog.Imm(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE))
 		p.Tolerate(unix.ENOENT, unix.ENOTDIR)
-		a := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		p.Keep(a)
+		a := sysprog.Value(p, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
 		const body = 5 // setattr, open, move, close, close
 		p.SkipIfZero(t, body)
-		p.Call(fail, unix.SYS_MOUNT_SETATTR, sysprog.R(t), p.Str(""), sysprog.Imm(unix.AT_EMPTY_PATH|unix.AT_RECURSIVE), sysprog.Ptr(unsafe.Pointer(a)), sysprog.Imm(sizeofMountAttr))
+		p.Call(fail, unix.SYS_MOUNT_SETATTR, sysprog.R(t), p.Str(""), sysprog.Imm(unix.AT_EMPTY_PATH|unix.AT_RECURSIVE), a, sysprog.Imm(sizeofMountAttr))
 		d := p.Result(fail, unix.SYS_OPENAT, sysprog.Imm(atFDCWD), p.Str(dest), sysprog.Imm(unix.O_PATH|unix.O_CLOEXEC), sysprog.Imm(0))
 		p.Call(fail, unix.SYS_MOVE_MOUNT, sysprog.R(t), p.Str(""), sysprog.R(d), p.Str(""), sysprog.Imm(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
 		k.close(d)
 		k.close(t)
 	}
 	if c.Readonly {
-		a := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		p.Keep(a)
+		a := sysprog.Value(p, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
 		p.Call(fixed(&Error{Step: "making the root read-only", Destination: "/", Field: "root.readonly"}),
-			unix.SYS_MOUNT_SETATTR, sysprog.Imm(atFDCWD), p.Str("/"), sysprog.Imm(0), sysprog.Ptr(unsafe.Pointer(a)), sysprog.Imm(sizeofMountAttr))
+			unix.SYS_MOUNT_SETATTR, sysprog.Imm(atFDCWD), p.Str("/"), sysprog.Imm(0), a, sysprog.Imm(sizeofMountAttr))
 	}
 }
 

@@ -37,10 +37,8 @@ func CompileRlimits(p *sysprog.Program, rl []specs.POSIXRlimit) error {
 				"(this host's bounding set may lack CAP_SYS_RESOURCE; lower %s.hard to at most %s)",
 				field, r.Type, limitString(old.Max), r.Hard, unix.EPERM, field, limitString(old.Max))
 		}
-		lim := &unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		p.Keep(lim)
 		p.Call(errnoMsg("%s: setting %s to soft %d, hard %d", field, r.Type, r.Soft, r.Hard),
-			unix.SYS_PRLIMIT64, sysprog.Imm(0), sysprog.Imm(res), sysprog.Ptr(unsafe.Pointer(lim)), sysprog.Imm(0))
+			unix.SYS_PRLIMIT64, sysprog.Imm(0), sysprog.Imm(res), sysprog.Value(p, &unix.Rlimit{Cur: r.Soft, Max: r.Hard}), sysprog.Imm(0))
 	}
 	return nil
 }
@@ -61,12 +59,9 @@ func CompileSeccomp(filter []unix.SockFilter, flags uint) func(p *sysprog.Progra
 	if len(filter) == 0 {
 		return nil
 	}
-	fprog := &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	return func(p *sysprog.Program) {
-		p.Keep(filter)
-		p.Keep(fprog)
 		p.Call(func(errno syscall.Errno) error { return loadError(errno) },
-			unix.SYS_SECCOMP, sysprog.Imm(unix.SECCOMP_SET_MODE_FILTER), sysprog.Imm(flags), sysprog.Ptr(unsafe.Pointer(fprog)))
+			unix.SYS_SECCOMP, sysprog.Imm(unix.SECCOMP_SET_MODE_FILTER), sysprog.Imm(flags), p.Filter(filter))
 	}
 }
 
@@ -119,12 +114,9 @@ func CompileUser(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities
 	}
 	gids := u.AdditionalGids
 	if len(gids) > 0 {
-		list := make([]uint32, len(gids))
-		copy(list, gids)
-		p.Keep(list)
 		p.Call(func(errno syscall.Errno) error {
 			return fmt.Errorf("process.user.additionalGids: setgroups: %w", errno)
-		}, unix.SYS_SETGROUPS, sysprog.Imm(len(list)), sysprog.Ptr(unsafe.Pointer(&list[0])))
+		}, unix.SYS_SETGROUPS, sysprog.Imm(len(gids)), p.Bytes(unsafe.Slice((*byte)(unsafe.Pointer(&gids[0])), 4*len(gids))))
 	} else {
 		p.Call(nil, unix.SYS_SETGROUPS, sysprog.Imm(0), sysprog.Imm(0))
 		p.Tolerate(unix.EPERM)
@@ -137,14 +129,12 @@ func CompileUser(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities
 	p.Call(idFail("gid", u.GID, "setresgid", "gidMappings"), unix.SYS_SETRESGID, sysprog.Imm(u.GID), sysprog.Imm(u.GID), sysprog.Imm(u.GID))
 	p.Call(idFail("uid", u.UID, "setresuid", "uidMappings"), unix.SYS_SETRESUID, sysprog.Imm(u.UID), sysprog.Imm(u.UID), sysprog.Imm(u.UID))
 	eff, perm, inh := sets.effective.mask(), sets.permitted.mask(), sets.inheritable.mask()
-	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	data := &[2]unix.CapUserData{
+	hdr := sysprog.Value(p, &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3})
+	data := sysprog.Value(p, &[2]unix.CapUserData{
 		{Effective: uint32(eff), Permitted: uint32(perm), Inheritable: uint32(inh)},
 		{Effective: uint32(eff >> 32), Permitted: uint32(perm >> 32), Inheritable: uint32(inh >> 32)},
-	}
-	p.Keep(hdr)
-	p.Keep(data)
-	p.Call(errnoMsg("process.capabilities: capset"), unix.SYS_CAPSET, sysprog.Ptr(unsafe.Pointer(hdr)), sysprog.Ptr(unsafe.Pointer(&data[0])))
+	})
+	p.Call(errnoMsg("process.capabilities: capset"), unix.SYS_CAPSET, hdr, data)
 	prctl(errnoMsg("process.user: prctl(PR_SET_KEEPCAPS, 0)"), unix.PR_SET_KEEPCAPS, 0)
 	prctl(errnoMsg("%s: clearing the ambient set", sets.ambient.field), unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
 	if len(sets.ambient.caps) == 0 {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"syscall"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -77,7 +76,7 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 	if proc.Terminal {
 		session = sysprog.NewSessionTTY
 	}
-	tramp, err := sysprog.Trampoline(syncFD, -1, session)
+	tramp, err := sysprog.Trampoline(syncFD, -1, session, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -183,13 +182,10 @@ func startExecFast(o *ExecOptions, join []specs.LinuxNamespace) (*Init, error) {
 func compileTerminal(p *sysprog.Program, size *specs.Box) {
 	fail := stepFail("setting up the terminal", "opening /dev/ptmx in the container (is /dev/pts mounted with newinstance and ptmxmode=0666?)")
 	m := p.Result(fail, unix.SYS_OPENAT, sysprog.Imm(^uintptr(99)), p.Str("/dev/ptmx"), sysprog.Imm(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC), sysprog.Imm(0))
-	unlock := new(int32)
-	p.Keep(unlock)
-	p.Call(stepFail("setting up the terminal", "unlocking the pty"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCSPTLCK), sysprog.Ptr(unsafe.Pointer(unlock)))
+	p.Call(stepFail("setting up the terminal", "unlocking the pty"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCSPTLCK), p.Buffer(4))
 	if size != nil {
 		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
-		p.Keep(ws)
-		p.Call(stepFail("setting up the terminal", "process.consoleSize"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCSWINSZ), sysprog.Ptr(unsafe.Pointer(ws)))
+		p.Call(stepFail("setting up the terminal", "process.consoleSize"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCSWINSZ), sysprog.Value(p, ws))
 	}
 	slave := p.Result(stepFail("setting up the terminal", "opening the pty's slave"), unix.SYS_IOCTL, sysprog.R(m), sysprog.Imm(unix.TIOCGPTPEER), sysprog.Imm(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
 	p.SendFD(stepFail("setting up the terminal", "sending the pty master"), m)

@@ -278,7 +278,7 @@ func startFast(o *Options) (*Init, error) {
 			return nil, err
 		}
 	}
-	tramp, err := sysprog.Trampoline(syncFD, fifoFD, sysprog.KeepSession)
+	tramp, err := sysprog.Trampoline(syncFD, fifoFD, sysprog.KeepSession, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,370 +1,376 @@
-//go:build linux && amd64
+//go:build linux
 
 package sysprog
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// Everything in this file runs in the cloned child, where the Go runtime
-// must not be entered: no allocation, no stack growth, no write barriers,
-// no use of g (the child runs on its own stack but still finds the parent
-// thread's g in its TLS). Every function is //go:nosplit and touches only
-// memory the parent prepared: the child shares it with the parent, which
-// neither reads nor changes it until the child has executed or exited.
-
-// childMain is where the child starts (clone_amd64.s).
-//
-// The child runs with every signal blocked (it was cloned so): a handler
-// of the parent's Go runtime must never run here. SIGKILL still works, a
-// fault still kills it, and execve gives the new program default handlers;
-// the trampoline unblocks signals, and opExecve calls resetSignals first.
-//
-//go:nosplit
-//go:norace
-func childMain(p *Program) {
-	p.runChild()
-}
-
-// resetSignals gives back to the kernel's default every signal the Go
-// runtime handles (one it ignores stays ignored, as it does across
-// execve), then unblocks every signal.
-//
-//go:nosplit
-//go:norace
-//go:noinline
-func resetSignals() {
-	var act, old [4]uintptr // struct sigaction: handler, flags, restorer, mask
-	for sig := uintptr(1); sig < 65; sig++ {
-		if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
-			continue
-		}
-		if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
-			continue
-		}
-		if old[0] > 1 { // neither SIG_DFL (0) nor SIG_IGN (1)
-			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
-		}
+// Pair makes the socket between parent and child: the parent's end (an fd
+// that [Program.Start] takes over) and the child's end, both close-on-exec.
+func Pair() (parent int, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, fmt.Errorf("socketpair: %w", err)
 	}
-	var none uintptr
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&none)), 0, 8, 0, 0)
+	return fds[0], os.NewFile(uintptr(fds[1]), "sysprog-child"), nil
 }
 
-//go:nosplit
-//go:norace
-func (p *Program) runChild() {
-	ops := p.ops
-	regs := p.regs
-	for i := 0; i < len(ops); i++ {
-		o := &ops[i]
-		var a [6]uintptr
-		for j := 0; j < 6; j++ {
-			switch o.args[j].kind {
-			case kindImm:
-				a[j] = o.args[j].val
-			case kindReg:
-				a[j] = regs[o.args[j].val]
-			case kindPtr:
-				a[j] = uintptr(o.args[j].ptr)
-			}
-		}
-		var r uintptr
-		var e syscall.Errno
-		skip := 0
-		if o.nr < macroBase {
-			r, _, e = syscall.RawSyscall6(o.nr, a[0], a[1], a[2], a[3], a[4], a[5])
-		} else {
-			r, e, skip = p.macro(o, &a)
-		}
-		if e != 0 {
-			if e != o.ok[0] && e != o.ok[1] {
-				p.die(i, e)
-			}
-			r = 0
-		}
-		if o.out != 0 {
-			regs[o.out] = r
-		}
-		i += skip
+// Child is a running program, seen from the parent. Waiting on it (its
+// messages, its exit) goes through the Go runtime's poller: a goroutine
+// that waits parks instead of holding a thread in a blocking system call.
+type Child struct {
+	Pid   int
+	p     *Program
+	sock  *os.File
+	pidfd *os.File
+	// forked is the pid of the process the program's SpawnThrough made,
+	// once its record came (0 before).
+	forked int
+	// pending are records read while looking for the pid record.
+	pending [][]byte
+}
+
+// The records a runner sends its parent, told apart by their size.
+const (
+	tokenRecord = 1  // a token: Signal
+	execRecord  = 4  // the trampoline's errno: its execve failed
+	failRecord  = 8  // an op failed: index, errno
+	pidRecord   = 12 // 'P', 3 bytes of padding, the pid SpawnThrough made, 4 bytes of padding
+	textHeader  = 16 // "hako-err", errno, padding, then the message of a Go stage's failure
+)
+
+var textMagic = [8]byte{'h', 'a', 'k', 'o', '-', 'e', 'r', 'r'}
+
+// TextRecord is the record of a failure a Go stage reports: what failed,
+// in words, with the errno behind it (0 for none).
+func TextRecord(msg string, errno syscall.Errno) []byte {
+	b := make([]byte, textHeader, textHeader+len(msg))
+	copy(b, textMagic[:])
+	binary.NativeEndian.PutUint32(b[8:], uint32(errno))
+	return append(b, msg...)
+}
+
+// StageError is a Go stage's failure as its runner reported it.
+type StageError struct {
+	Msg   string
+	Errno syscall.Errno
+}
+
+func (e *StageError) Error() string { return e.Msg }
+func (e *StageError) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
 	}
-	p.die(len(ops), syscall.ENOEXEC) // the program ended without an execve
+	return e.Errno
 }
 
-//go:nosplit
-//go:norace
-func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
-	switch o.nr {
-	case opWaitByte:
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, a[0], uintptr(unsafe.Pointer(&p.tok[0])), 1)
-		if e == 0 && n == 0 {
-			// The parent went away: nobody wants this container.
-			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
-		}
-		return 0, e, 0
-	case opMask:
-		return 0, p.mask(a[0], a[1]), 0
-	case opFindExec:
-		r, e := p.findExec(o.args[0].ptr, int(a[1]))
-		return r, e, 0
-	case opExecve:
-		path := *(*uintptr)(unsafe.Add(o.args[0].ptr, a[1]*unsafe.Sizeof(uintptr(0))))
-		resetSignals()
-		_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, path, a[2], a[3])
-		return 0, e, 0
-	case opExecTramp:
-		if e := trampPrelude(o, a); e != 0 {
-			return 0, e, 0
-		}
-		_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, a[0], uintptr(unsafe.Pointer(&p.empty[0])), a[3], a[4], unix.AT_EMPTY_PATH, 0)
-		syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, syscall.FD_CLOEXEC)
-		return 0, e, 0
-	case opCheckCwd:
-		_, _, e := syscall.RawSyscall(syscall.SYS_GETCWD, a[0], a[1], 0)
-		if e != 0 {
-			return 0, e, 0
-		}
-		if *(*byte)(o.args[0].ptr) != '/' {
-			return 0, syscall.ENOENT, 0
-		}
-		return 0, 0, 0
-	case opCheckNull:
-		if e := p.statFD(a[0]); e != 0 {
-			return 0, e, 0
-		}
-		st := &p.stx
-		if st.Mode&syscall.S_IFMT != syscall.S_IFCHR || st.Rdev_major != 1 || st.Rdev_minor != 3 {
-			return 0, syscall.ENODEV, 0
-		}
-		return 0, 0, 0
-	case opStatIsDir:
-		if e := p.statFD(a[0]); e != 0 {
-			return 0, e, 0
-		}
-		if p.stx.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-			return 1, 0, 0
-		}
-		return 0, 0, 0
-	case opSkipIfZero:
-		if a[0] == 0 {
-			return 0, 0, int(a[1])
-		}
-		return 0, 0, 0
-	case opSpawnTramp:
-		if e := trampPrelude(o, a); e != 0 {
-			return 0, e, 0
-		}
-		t := &p.spawn
-		t.tramp, t.path, t.argv, t.envp, t.errno = a[0], uintptr(unsafe.Pointer(&p.empty[0])), a[3], a[4], 0
-		const flags = syscall.CLONE_VM | syscall.CLONE_VFORK | syscall.CLONE_PARENT | syscall.CLONE_PARENT_SETTID | uintptr(syscall.SIGCHLD)
-		_, e := vforkTramp(flags, uintptr(unsafe.Pointer(&p.forkTid)), t)
-		if e == 0 && t.errno != 0 {
-			e = t.errno // the new process could not execute the trampoline
-		}
-		if e != 0 {
-			syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, syscall.FD_CLOEXEC)
-			return 0, syscall.Errno(e), 0
-		}
+// Attach is the Child of a runner that is not the raw child (the Go
+// runner, a process of its own started by the caller with pid), running
+// p, which talks on sock (the parent's end of [Pair], taken over).
+func (p *Program) Attach(pid int, sock int) (*Child, error) {
+	if err := unix.SetNonblock(sock, true); err != nil {
+		unix.Close(sock)
+		return nil, err
+	}
+	c := &Child{Pid: pid, p: p, sock: os.NewFile(uintptr(sock), "sysprog-parent")}
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		c.sock.Close()
+		return nil, fmt.Errorf("pidfd_open(%d): %w", pid, err)
+	}
+	unix.CloseOnExec(fd)
+	c.pidfd = os.NewFile(uintptr(fd), "pidfd")
+	return c, nil
+}
+
+// Forked returns the process that the program's [Program.SpawnThrough]
+// started, with a pidfd of its own; the Child that started it (and exits
+// then) is still to be waited for. Call it after that Child exited: the
+// pid came before. The process is this process's child, not yet reaped,
+// so its pid cannot have been reused.
+func (c *Child) Forked() (*Child, error) {
+	if c.forked == 0 {
+		c.takePid()
+	}
+	if c.forked <= 0 {
+		return nil, errors.New("container setup: the program has started no process")
+	}
+	fd, err := unix.PidfdOpen(c.forked, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open(%d): %w", c.forked, err)
+	}
+	unix.CloseOnExec(fd)
+	return &Child{Pid: c.forked, p: c.p, sock: c.sock, pidfd: os.NewFile(uintptr(fd), "pidfd")}, nil
+}
+
+// KeepAlive keeps the program's memory until the caller is done with the
+// child: call it after the child has been reaped or has executed.
+func (c *Child) KeepAlive() { runtime.KeepAlive(c.p) }
+
+// Signal sends sig to the child (through its pidfd: never to a process
+// that reused the pid).
+func (c *Child) Signal(sig syscall.Signal) error {
+	if c.pidfd == nil {
+		return syscall.Kill(c.Pid, sig)
+	}
+	rc, err := c.pidfd.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.PidfdSendSignal(int(fd), sig, nil, 0) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// siginfoChild is the start of the kernel's siginfo_t for SIGCHLD.
+type siginfoChild struct {
+	signo, errno, code, _ int32
+	pid                   int32
+	uid                   uint32
+	status                int32
+	_                     [100]byte
+}
+
+// Wait waits for the child (or the process it executed) to exit, reaps it
+// and returns its status. The wait parks on the pidfd in the poller.
+func (c *Child) Wait() (syscall.WaitStatus, error) {
+	if c.pidfd == nil {
+		var ws syscall.WaitStatus
 		for {
-			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
-		}
-	case opCloexecFrom:
-		return 0, cloexecFrom(o, a), 0
-	case opSendFD:
-		*(*int32)(o.args[3].ptr) = int32(a[1])
-		_, _, e := syscall.RawSyscall(syscall.SYS_SENDMSG, a[0], a[2], msgNoSignal)
-		return 0, e, 0
-	}
-	return 0, syscall.ENOSYS, 0
-}
-
-// trampPrelude prepares the execveat of the trampoline for opExecTramp
-// and opSpawnTramp: argv[0] (a3[0]) becomes the path found (a1[reg a2]),
-// and the report fd a5 stays open across the execve.
-//
-//go:nosplit
-//go:norace
-func trampPrelude(o *op, a *[6]uintptr) syscall.Errno {
-	path := *(*uintptr)(unsafe.Add(o.args[1].ptr, a[2]*unsafe.Sizeof(uintptr(0))))
-	*(*uintptr)(o.args[3].ptr) = path // a plain store, no write barrier
-	_, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, 0)
-	return e
-}
-
-//go:nosplit
-//go:norace
-func (p *Program) statFD(fd uintptr) syscall.Errno {
-	_, _, e := syscall.RawSyscall6(unix.SYS_STATX, fd, uintptr(unsafe.Pointer(&p.empty[0])),
-		unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_MODE, uintptr(unsafe.Pointer(&p.stx)), 0)
-	return e
-}
-
-// mask hides path: a read-only tmpfs over a directory, /dev/null (the fd
-// in null) over anything else. A path that does not exist is skipped.
-//
-//go:nosplit
-//go:norace
-func (p *Program) mask(path, null uintptr) syscall.Errno {
-	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, path, unix.O_PATH|unix.O_CLOEXEC, 0, 0, 0)
-	if e == syscall.ENOENT || e == syscall.ENOTDIR {
-		return 0
-	}
-	if e != 0 {
-		return e
-	}
-	e = p.statFD(fd)
-	var m uintptr
-	if e == 0 && p.stx.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		var fc uintptr
-		fc, _, e = syscall.RawSyscall(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(&p.tmpfs[0])), unix.FSOPEN_CLOEXEC, 0)
-		if e == 0 {
-			_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_SET_STRING,
-				uintptr(unsafe.Pointer(&p.modeKey[0])), uintptr(unsafe.Pointer(&p.modeVal[0])), 0, 0)
-			if e == 0 {
-				_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0)
-			}
-			if e == 0 {
-				m, _, e = syscall.RawSyscall(unix.SYS_FSMOUNT, fc, unix.FSMOUNT_CLOEXEC,
-					unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-			}
-			syscall.RawSyscall(syscall.SYS_CLOSE, fc, 0, 0)
-		}
-	} else if e == 0 {
-		m, _, e = syscall.RawSyscall(unix.SYS_OPEN_TREE, null, uintptr(unsafe.Pointer(&p.empty[0])),
-			unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
-	}
-	if e == 0 {
-		_, _, e = syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, m, uintptr(unsafe.Pointer(&p.empty[0])), fd,
-			uintptr(unsafe.Pointer(&p.empty[0])), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0)
-		syscall.RawSyscall(syscall.SYS_CLOSE, m, 0, 0)
-	}
-	syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
-	return e
-}
-
-//go:nosplit
-//go:norace
-func (p *Program) findExec(list unsafe.Pointer, n int) (uintptr, syscall.Errno) {
-	var first syscall.Errno
-	for i := 0; i < n; i++ {
-		path := *(*uintptr)(unsafe.Add(list, uintptr(i)*unsafe.Sizeof(uintptr(0))))
-		_, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, path, 0,
-			unix.STATX_TYPE|unix.STATX_MODE, uintptr(unsafe.Pointer(&p.stx)), 0)
-		if e == 0 {
-			switch p.stx.Mode & syscall.S_IFMT {
-			case syscall.S_IFREG:
-				_, _, e = syscall.RawSyscall(syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
-			case syscall.S_IFDIR:
-				e = syscall.EISDIR
-			default:
-				e = syscall.EACCES
+			_, err := syscall.Wait4(c.Pid, &ws, 0, nil)
+			if err != syscall.EINTR {
+				return ws, err
 			}
 		}
-		if e == 0 {
-			return uintptr(i), 0
-		}
-		if first == 0 && e != syscall.ENOENT && e != syscall.ENOTDIR {
-			first = e
-		}
 	}
-	if first == 0 {
-		first = syscall.ENOENT
+	rc, err := c.pidfd.SyscallConn()
+	if err != nil {
+		return 0, err
 	}
-	return 0, first
+	var info siginfoChild
+	var werr error
+	err = rc.Read(func(fd uintptr) bool {
+		info = siginfoChild{}
+		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, unix.P_PIDFD, fd, uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOHANG, 0, 0)
+		switch {
+		case e == syscall.EINTR:
+			return false
+		case e != 0:
+			werr = e
+		case info.pid == 0:
+			return false // not yet: wait until the pidfd is readable
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("waiting for pid %d: %w", c.Pid, err)
+	}
+	c.pidfd.Close() // reaped: the pid means nothing any more
+	switch info.code {
+	case 1: // CLD_EXITED
+		return syscall.WaitStatus(info.status << 8), nil
+	case 2: // CLD_KILLED
+		return syscall.WaitStatus(info.status), nil
+	case 3: // CLD_DUMPED
+		return syscall.WaitStatus(info.status | 0x80), nil
+	}
+	return 0, fmt.Errorf("waiting for pid %d: unexpected si_code %d", c.Pid, info.code)
 }
 
-// die reports op i's failure to the parent and exits. When the parent no
-// longer listens (after create returned), the reason goes to stderr.
-//
-//go:nosplit
-//go:norace
-func (p *Program) die(i int, e syscall.Errno) {
-	rec := p.rec
-	*(*uint32)(unsafe.Pointer(&rec[0])) = uint32(i)
-	*(*uint32)(unsafe.Pointer(&rec[4])) = uint32(e)
-	_, _, err := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(p.syncFD), uintptr(unsafe.Pointer(&rec[0])), 8, msgNoSignal, 0, 0)
-	if err != 0 {
-		msg := p.errMsg
-		syscall.RawSyscall(syscall.SYS_WRITE, 2, uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
-		d := p.digits
-		n := len(d)
-		v := uint32(e)
-		n--
-		d[n] = '\n'
+// Release lets go of the child's pidfd; the child is neither waited for
+// nor signalled afterwards.
+func (c *Child) Release() {
+	if c.pidfd != nil {
+		c.pidfd.Close()
+	}
+}
+
+// ErrExited means the child exited (or executed its process) without
+// sending what the parent expected.
+var ErrExited = errors.New("the container's setup process exited early")
+
+// takePid reads what is there until the pid record; the records before it
+// wait in pending for recv.
+func (c *Child) takePid() {
+	for c.forked == 0 {
+		buf, n, _, err := c.read(nil, false)
+		if err != nil {
+			return
+		}
+		if n == pidRecord && buf[0] == 'P' {
+			c.forked = int(int32(binary.NativeEndian.Uint32(buf[4:])))
+			return
+		}
+		c.pending = append(c.pending, buf)
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// recv reads one message: a token, a failure record or end of file. A
+// pid record is kept (Forked) and the next message read.
+func (c *Child) recv(oob []byte) (tok byte, n, oobn int, err error) {
+	for {
+		var buf []byte
+		if len(c.pending) > 0 {
+			buf, c.pending = c.pending[0], c.pending[1:]
+			n = len(buf)
+		} else if buf, n, oobn, err = c.read(oob, true); err != nil {
+			return 0, 0, 0, err
+		}
+		switch {
+		case n == 0:
+			return 0, 0, oobn, ErrExited
+		case n == tokenRecord:
+			return buf[0], n, oobn, nil
+		case n == execRecord:
+			return 0, n, oobn, c.p.execFailure(syscall.Errno(binary.NativeEndian.Uint32(buf)))
+		case n == failRecord:
+			return 0, n, oobn, c.p.failure(int(binary.NativeEndian.Uint32(buf)), syscall.Errno(binary.NativeEndian.Uint32(buf[4:])))
+		case n == pidRecord && buf[0] == 'P':
+			c.forked = int(int32(binary.NativeEndian.Uint32(buf[4:])))
+			continue
+		case n >= textHeader && [8]byte(buf[:8]) == textMagic:
+			return 0, n, oobn, &StageError{Msg: string(buf[textHeader:n]), Errno: syscall.Errno(binary.NativeEndian.Uint32(buf[8:]))}
+		}
+		return 0, n, oobn, fmt.Errorf("container setup: unexpected %d-byte message", n)
+	}
+}
+
+// read reads one message as it is; without wait, EAGAIN when none is
+// there.
+func (c *Child) read(oob []byte, wait bool) (buf []byte, n, oobn int, err error) {
+	rc, err := c.sock.SyscallConn()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	var small [textHeader]byte
+	buf = small[:]
+	var rerr error
+	read := func(fd uintptr) bool {
 		for {
-			n--
-			d[n] = byte('0' + v%10)
-			v /= 10
-			if v == 0 || n == 0 {
+			// Most records are 1 to 12 bytes; a stage's text is longer:
+			// peek at the size (MSG_TRUNC) and make room.
+			size, _, err := syscall.Recvfrom(int(fd), small[:], syscall.MSG_DONTWAIT|syscall.MSG_PEEK|syscall.MSG_TRUNC)
+			if err == syscall.ECONNRESET {
+				size, _, err = syscall.Recvfrom(int(fd), small[:], syscall.MSG_DONTWAIT|syscall.MSG_PEEK|syscall.MSG_TRUNC)
+			}
+			if err == nil && size > len(buf) {
+				buf = make([]byte, size)
+			}
+			n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_DONTWAIT)
+			// ECONNRESET: the child exited with a token of ours unread
+			// (it failed before its Wait). The kernel reports that once,
+			// before the messages the child sent: read on.
+			if rerr != syscall.ECONNRESET {
 				break
 			}
 		}
-		syscall.RawSyscall(syscall.SYS_WRITE, 2, uintptr(unsafe.Pointer(&d[n])), uintptr(len(d)-n))
+		return !wait || (rerr != syscall.EAGAIN && rerr != syscall.EINTR)
 	}
-	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 1, 0, 0)
+	if wait {
+		err = rc.Read(read)
+	} else {
+		err = rc.Control(func(fd uintptr) { read(fd) })
 	}
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return buf[:n], n, oobn, nil
 }
 
-// cloexecFrom is opCloexecFrom: a0 the first fd, a1 and a2 a buffer,
-// a3 "/proc/self/fd".
-//
-//go:nosplit
-//go:norace
-func cloexecFrom(o *op, a *[6]uintptr) syscall.Errno {
-	from := a[0]
-	_, _, e := syscall.RawSyscall(unix.SYS_CLOSE_RANGE, from, ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
-	if e == 0 {
-		return 0
+// Expect waits for token t from the child ([Program.Signal]); a failure
+// of the child comes back as its op's error.
+func (c *Child) Expect(t byte) error {
+	tok, _, _, err := c.recv(nil)
+	if err != nil {
+		return err
 	}
-	dir, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, atFDCWD, a[3], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-	if e != 0 {
-		var lim [2]uint64
-		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&lim)), 0, 0); e != 0 {
-			return e
-		}
-		for fd := from; uint64(fd) < lim[0]; fd++ {
-			syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_SETFD, syscall.FD_CLOEXEC)
-		}
-		return 0
+	if tok != t {
+		return fmt.Errorf("container setup: expected token %q, got %q", t, tok)
 	}
-	buf := o.args[1].ptr
-	for {
-		n, _, e := syscall.RawSyscall(unix.SYS_GETDENTS64, dir, uintptr(buf), a[2])
-		if e != 0 {
-			syscall.RawSyscall(syscall.SYS_CLOSE, dir, 0, 0)
-			return e
-		}
-		if n == 0 {
-			break
-		}
-		for off := uintptr(0); off < n; {
-			// struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name
-			rec := unsafe.Add(buf, off)
-			reclen := uintptr(*(*uint16)(unsafe.Add(rec, 16)))
-			fd, ok := uintptr(0), false
-			for i := uintptr(19); i < reclen; i++ {
-				c := *(*byte)(unsafe.Add(rec, i))
-				if c == 0 {
-					break
-				}
-				if c < '0' || c > '9' {
-					ok = false
-					break
-				}
-				fd, ok = fd*10+uintptr(c-'0'), true
-			}
-			if ok && fd >= from && fd != dir {
-				syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_SETFD, syscall.FD_CLOEXEC)
-			}
-			off += reclen
-		}
-	}
-	syscall.RawSyscall(syscall.SYS_CLOSE, dir, 0, 0)
-	return 0
+	return nil
 }
 
-// atFDCWD is AT_FDCWD (-100) as a syscall argument.
-const atFDCWD = ^uintptr(99)
+// RecvFD waits for an fd sent by [Program.SendFD].
+func (c *Child) RecvFD(name string) (*os.File, error) {
+	oob := make([]byte, syscall.CmsgSpace(4))
+	tok, _, oobn, err := c.recv(oob)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("container setup: token %q without an fd", tok)
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("container setup: token %q without exactly one fd", tok)
+	}
+	syscall.CloseOnExec(fds[0])
+	return os.NewFile(uintptr(fds[0]), name), nil
+}
+
+// Failed returns the failure the child reported, if it has reported one
+// already, without waiting.
+func (c *Child) Failed() error {
+	buf := make([]byte, textHeader)
+	rc, err := c.sock.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		for {
+			n, _, err = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT|syscall.MSG_PEEK|syscall.MSG_TRUNC)
+			if err != syscall.ECONNRESET { // reported once, see recv
+				break
+			}
+		}
+	})
+	if err != nil || (n != failRecord && n != execRecord && !(n >= textHeader && [8]byte(buf[:8]) == textMagic)) {
+		return nil
+	}
+	_, _, _, err = c.recv(nil)
+	return err
+}
+
+// Continue lets the child past its next [Program.Wait].
+func (c *Child) Continue() error {
+	_, err := c.sock.Write([]byte{'G'})
+	return err
+}
+
+// Done waits until the child executed its process (the socket's last
+// holder closed it) and returns the failure it reported, if any.
+func (c *Child) Done() error {
+	_, _, _, err := c.recv(nil)
+	if errors.Is(err, ErrExited) {
+		return nil
+	}
+	if err == nil {
+		return fmt.Errorf("container setup: unexpected token after the last step")
+	}
+	return err
+}
+
+// Close releases the parent's end of the socket.
+func (c *Child) Close() error { return c.sock.Close() }

@@ -20,14 +20,15 @@ type argKind uint8
 const (
 	kindImm argKind = iota
 	kindReg
-	kindPtr
+	kindMem // an offset into the program's memory
 )
 
-// Arg is one argument of an op.
+// Arg is one argument of an op: a constant ([Imm]), a register ([R]), or
+// memory of the program (made by [Program.Str], [Program.Bytes],
+// [Program.StrList], [Program.Buffer], [Value], [Program.Filter]).
 type Arg struct {
 	kind argKind
 	val  uintptr
-	ptr  unsafe.Pointer
 }
 
 // Imm is a constant argument.
@@ -38,60 +39,88 @@ func Imm[T ~int | ~uint | ~uintptr | ~int32 | ~uint32 | ~int64 | ~uint64](v T) A
 // R is the value held in register r when the op runs.
 func R(r Reg) Arg { return Arg{kind: kindReg, val: uintptr(r)} }
 
-// Ptr is a pointer to memory the program keeps alive.
-func Ptr(p unsafe.Pointer) Arg { return Arg{kind: kindPtr, ptr: p} }
-
 // Macro ops: steps that need a decision in the child, not only a syscall.
 const (
 	macroBase     = 1 << 20
 	opWaitByte    = macroBase + iota // read one byte from fd a0; EOF means the parent gave up: exit quietly
-	opMask                           // mask path a0 with /dev/null (reg a1) or a read-only tmpfs (reg a2)
+	opMask                           // mask path a0 with /dev/null (reg a1) or a read-only tmpfs
 	opFindExec                       // first executable regular file among a1 paths at a0 -> out
 	opExecve                         // execve(paths a0[reg a1], argv a2, envp a3)
 	opCheckCwd                       // getcwd into buffer a0 (size a1) must be reachable from the root
 	opCheckNull                      // fstat(reg a0) must be the character device 1:3
-	opSendFD                         // send fd (reg a1) over socket a0 with SCM_RIGHTS
+	opSendFD                         // send fd (reg a1) over socket a0 with SCM_RIGHTS (msghdr a2, its fd slot a3)
 	opStatIsDir                      // fstat(reg a0): out = 1 for a directory, else 0
 	opSkipIfZero                     // skip the next a1 ops when reg a0 is zero
 	opExecTramp                      // execveat(a0, "", argv a3 with [0] = paths a1[reg a2], envp a4), report fd a5 kept open
-	opSpawnTramp                     // as opExecTramp, in a new process (vfork); this one exits
+	opSpawnTramp                     // as opExecTramp, in a new process (vfork); report its pid; this one exits
 	opCloexecFrom                    // mark every fd >= a0 close-on-exec: close_range, else fcntl per open fd
+	opStage                          // a stage of the Go runner (a0: its id); the raw child cannot run it
+	opResetSignals                   // default handlers for every signal the runtime handles, none blocked
+)
+
+// Op flags.
+const (
+	flagAnyErr uint8 = 1 << iota // every errno counts as success (out is then 0)
 )
 
 type op struct {
-	nr   uintptr
-	args [6]Arg
-	out  Reg
-	ok   [2]syscall.Errno // errnos that count as success (out is then 0)
+	nr    uintptr
+	args  [6]Arg
+	out   Reg
+	flags uint8
+	ok    [2]syscall.Errno // errnos that count as success (out is then 0)
 }
 
 // Fail builds the error for an op that failed with errno.
 type Fail func(errno syscall.Errno) error
 
-// Program is a compiled setup, built by the parent and run by the child.
+// Program is a compiled setup, built by the parent and run by a runner:
+// the raw child ([Program.Start]) or the Go runner, a process of its own
+// that receives the program ([Program.Marshal], [Unmarshal]) and runs it
+// with [Program.Run].
+//
+// Everything an op points at lives in the program's memory, one byte
+// slice: pointer arguments are offsets into it, and pointers inside it
+// (argv arrays, a seccomp program's filter, a msghdr's buffers) are listed
+// in relocs and made absolute once, when the program is loaded where it
+// runs. So a program is plain data that can be copied to another process.
 type Program struct {
-	ops   []op
-	fails []Fail
-	regs  []uintptr
-	keep  []any
-	nregs int
+	ops    []op
+	fails  []Fail // the parent's only: what each op's failure means
+	mem    []byte
+	relocs []uint32 // offsets in mem of pointer slots, each holding an offset into mem until loaded
+	nregs  int
+	syncFD int // the child's end of the socket to the parent
 
-	syncFD int    // the child's end of the socket to the parent
-	rec    []byte // 8 bytes: failure record written by the child
-	tok    []byte // 1 byte: token buffer
-	cwdBuf []byte
-	dirBuf []byte // getdents64 buffer of opCloexecFrom
-	errMsg []byte // written to fd 2 when the parent no longer listens
-	digits []byte
+	// goSkip is a range of ops the Go runner does not run: it enters
+	// namespaces joined by path before it starts.
+	goSkip [2]int
+	// needsGo is why a stage needs the Go runner ("" when none does).
+	needsGo string
 
-	// constants and scratch memory of the macro ops
-	empty, tmpfs, modeKey, modeVal []byte
-	stx                            unix.Statx_t
-	stack                          []byte // the child's stack
-	execFail                       Fail
+	execFail Fail
+
+	// Where the program runs (set by load; never marshalled).
+	loaded  bool
+	base    unsafe.Pointer // &mem[0], relocated
+	regs    []uintptr
+	scratch *scratch
+}
+
+// scratch is the memory the macro ops use where the program runs.
+type scratch struct {
+	rec    [16]byte // a failure record written by the child
+	tok    [1]byte  // a token read from the parent
+	errMsg []byte   // written to fd 2 when the parent no longer listens
+	digits [12]byte
+	empty  [1]byte
+	tmpfs  [6]byte
+	modeK  [5]byte
+	modeV  [4]byte
+	stx    unix.Statx_t
+	stack  []byte // the raw child's stack
 	// forkTid is where the kernel stores the pid of the process an
-	// opSpawnTramp made (CLONE_PARENT_SETTID), in the memory the child
-	// shares with the parent; spawn is that op's scratch.
+	// opSpawnTramp made (CLONE_PARENT_SETTID); spawn is that op's scratch.
 	forkTid int32
 	spawn   spawnCtx
 }
@@ -107,7 +136,7 @@ type spawnCtx struct {
 // initialOps is the ops a program has room for before it grows: `hako
 // spec`'s config compiles to about 400. Growing by appending from zero
 // allocated and copied twice the final size (190 KB per run, a third of
-// everything a run allocates); the unused tail of a fresh large
+// everything a run allocated); the unused tail of a fresh large
 // allocation is never touched, so it costs no memory.
 const initialOps = 512
 
@@ -115,13 +144,14 @@ const initialOps = 512
 // child inherits from the parent).
 func New(syncFD int) *Program {
 	return &Program{ops: make([]op, 0, initialOps), fails: make([]Fail, 0, initialOps),
-		syncFD: syncFD, rec: make([]byte, 8), tok: make([]byte, 1), regs: make([]uintptr, MaxRegs+1),
-		errMsg: []byte("hako: container setup failed after its runtime exited; errno "), digits: make([]byte, 12),
-		empty: []byte{0}, tmpfs: []byte("tmpfs\x00"), modeKey: []byte("mode\x00"), modeVal: []byte("755\x00")}
+		mem: make([]byte, 0, 16<<10), syncFD: syncFD, goSkip: [2]int{-1, -1}}
 }
 
 // Len is the number of ops so far.
 func (p *Program) Len() int { return len(p.ops) }
+
+// SyncFD is the fd the program reports on.
+func (p *Program) SyncFD() int { return p.syncFD }
 
 // NewReg allocates a register.
 func (p *Program) NewReg() Reg {
@@ -133,6 +163,9 @@ func (p *Program) NewReg() Reg {
 }
 
 func (p *Program) add(nr uintptr, out Reg, fail Fail, args []Arg) {
+	if p.loaded {
+		panic("sysprog: op added to a loaded program")
+	}
 	var o op
 	o.nr, o.out = nr, out
 	copy(o.args[:], args)
@@ -157,40 +190,88 @@ func (p *Program) Tolerate(errnos ...syscall.Errno) {
 	copy(o.ok[:], errnos)
 }
 
-// Keep keeps v (memory an op points into) alive as long as the program.
-func (p *Program) Keep(v any) { p.keep = append(p.keep, v) }
+// TolerateAll makes the last op succeed whatever it fails with: for best
+// effort steps.
+func (p *Program) TolerateAll() { p.ops[len(p.ops)-1].flags |= flagAnyErr }
 
-// Str returns a pointer argument to a NUL-terminated copy of s.
-func (p *Program) Str(s string) Arg {
-	b, err := syscall.BytePtrFromString(s)
-	if err != nil {
-		// s holds a NUL: no path or option can; the compiler validated it.
-		b, _ = syscall.BytePtrFromString("\x01invalid")
+// alloc reserves n zeroed bytes of the program's memory, aligned to 8.
+func (p *Program) alloc(n int) uintptr {
+	off := (len(p.mem) + 7) &^ 7
+	if n == 0 {
+		n = 1
 	}
-	p.Keep(b)
-	return Ptr(unsafe.Pointer(b))
+	need := off + n
+	if need > cap(p.mem) {
+		m := make([]byte, len(p.mem), max(2*cap(p.mem), need))
+		copy(m, p.mem)
+		p.mem = m
+	}
+	p.mem = p.mem[:need]
+	clear(p.mem[off:need])
+	return uintptr(off)
 }
 
-// Bytes returns a pointer argument to a copy of b.
+func mem(off uintptr) Arg { return Arg{kind: kindMem, val: off} }
+
+// Bytes returns a memory argument holding a copy of b.
 func (p *Program) Bytes(b []byte) Arg {
-	c := append([]byte(nil), b...)
-	if len(c) == 0 {
-		c = []byte{0}
-	}
-	p.Keep(c)
-	return Ptr(unsafe.Pointer(&c[0]))
+	off := p.alloc(len(b))
+	copy(p.mem[off:], b)
+	return mem(off)
 }
 
-// StrList returns a pointer to a NULL-terminated array of C strings
-// (argv, envp) and the number of strings.
+// Str returns a memory argument holding s, NUL-terminated.
+func (p *Program) Str(s string) Arg {
+	off := p.alloc(len(s) + 1)
+	copy(p.mem[off:], s)
+	return mem(off)
+}
+
+// Buffer returns a memory argument of n zeroed bytes (scratch for an op).
+func (p *Program) Buffer(n int) Arg { return mem(p.alloc(n)) }
+
+// Value returns a memory argument holding a copy of *v, which must hold
+// no pointers (a struct of the kernel's ABI).
+func Value[T any](p *Program, v *T) Arg {
+	n := int(unsafe.Sizeof(*v))
+	off := p.alloc(n)
+	copy(p.mem[off:], unsafe.Slice((*byte)(unsafe.Pointer(v)), n))
+	return mem(off)
+}
+
+// pointer makes the word at memory offset slot point to target once the
+// program is loaded.
+func (p *Program) pointer(slot uintptr, target Arg) {
+	*(*uintptr)(unsafe.Pointer(&p.mem[slot])) = target.val
+	p.relocs = append(p.relocs, uint32(slot))
+}
+
+// StrList returns a memory argument holding a NULL-terminated array of C
+// strings (argv, envp) and the number of strings.
 func (p *Program) StrList(ss []string) (Arg, int) {
-	l, err := syscall.SlicePtrFromStrings(ss)
-	if err != nil {
-		l, _ = syscall.SlicePtrFromStrings([]string{"\x01invalid"})
+	strs := make([]Arg, len(ss))
+	for i, s := range ss {
+		strs[i] = p.Str(s)
 	}
-	l = append(l, nil)
-	p.Keep(l)
-	return Ptr(unsafe.Pointer(&l[0])), len(ss)
+	arr := p.alloc((len(ss) + 1) * ptrSize)
+	for i, s := range strs {
+		p.pointer(arr+uintptr(i*ptrSize), s)
+	}
+	return mem(arr), len(ss)
+}
+
+const ptrSize = int(unsafe.Sizeof(uintptr(0)))
+
+// Filter returns a memory argument holding a struct sock_fprog for the BPF
+// program f, for seccomp(2).
+func (p *Program) Filter(f []unix.SockFilter) Arg {
+	if len(f) == 0 {
+		return Imm(0)
+	}
+	prog := p.Bytes(unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*int(unsafe.Sizeof(f[0]))))
+	fprog := Value(p, &unix.SockFprog{Len: uint16(len(f))})
+	p.pointer(fprog.val+unsafe.Offsetof(unix.SockFprog{}.Filter), prog)
+	return fprog
 }
 
 // Signal makes the child send token t to the parent.
@@ -224,29 +305,33 @@ func (p *Program) SkipIfZero(r Reg, n int) { p.add(opSkipIfZero, 0, nil, []Arg{R
 // CheckCwd fails with ENOENT when the working directory is not reachable
 // from the root (a leaked fd used as cwd: CVE-2024-21626).
 func (p *Program) CheckCwd(fail Fail) {
-	if p.cwdBuf == nil {
-		p.cwdBuf = make([]byte, 4096)
-	}
-	p.add(opCheckCwd, 0, fail, []Arg{Ptr(unsafe.Pointer(&p.cwdBuf[0])), Imm(len(p.cwdBuf))})
+	const size = 4096
+	p.add(opCheckCwd, 0, fail, []Arg{p.Buffer(size), Imm(size)})
+}
+
+// CloexecFrom marks every fd from fd on close-on-exec. It tries
+// close_range(CLOSE_RANGE_CLOEXEC) and, where that is refused (a kernel
+// before 5.11, or a seccomp filter hako itself runs under), marks each fd
+// listed in /proc/self/fd with fcntl; without /proc, every fd up to the
+// RLIMIT_NOFILE soft limit.
+func (p *Program) CloexecFrom(fail Fail, fd int) {
+	const size = 4096
+	p.add(opCloexecFrom, 0, fail, []Arg{Imm(fd), p.Buffer(size), Imm(size), p.Str("/proc/self/fd")})
 }
 
 // SendFD sends the fd in r to the parent with SCM_RIGHTS.
 func (p *Program) SendFD(fail Fail, r Reg) {
-	buf := make([]byte, syscall.CmsgSpace(4))
-	h := (*syscall.Cmsghdr)(unsafe.Pointer(&buf[0]))
+	cmsg := p.Buffer(syscall.CmsgSpace(4))
+	h := (*syscall.Cmsghdr)(unsafe.Pointer(&p.mem[cmsg.val]))
 	h.Level, h.Type = syscall.SOL_SOCKET, syscall.SCM_RIGHTS
 	h.SetLen(syscall.CmsgLen(4))
-	data := []byte{'F'}
-	msg := &syscall.Msghdr{Control: &buf[0]}
-	msg.SetControllen(len(buf))
-	iov := &syscall.Iovec{Base: &data[0]}
-	iov.SetLen(1)
-	msg.Iov, msg.Iovlen = iov, 1
-	p.Keep(buf)
-	p.Keep(data)
-	p.Keep(msg)
-	p.Keep(iov)
-	p.add(opSendFD, 0, fail, []Arg{Imm(p.syncFD), R(r), Ptr(unsafe.Pointer(msg)), Ptr(unsafe.Pointer(&buf[syscall.CmsgLen(0)]))})
+	data := p.Bytes([]byte{'F'})
+	iov := Value(p, &syscall.Iovec{Len: 1})
+	p.pointer(iov.val+unsafe.Offsetof(syscall.Iovec{}.Base), data)
+	msg := Value(p, &syscall.Msghdr{Iovlen: 1, Controllen: uint64(syscall.CmsgSpace(4))})
+	p.pointer(msg.val+unsafe.Offsetof(syscall.Msghdr{}.Iov), iov)
+	p.pointer(msg.val+unsafe.Offsetof(syscall.Msghdr{}.Control), cmsg)
+	p.add(opSendFD, 0, fail, []Arg{Imm(p.syncFD), R(r), msg, mem(cmsg.val + uintptr(syscall.CmsgLen(0)))})
 }
 
 // FindExec returns a register holding the index of the first of paths
@@ -256,31 +341,40 @@ func (p *Program) SendFD(fail Fail, r Reg) {
 func (p *Program) FindExec(fail Fail, paths []string) Reg {
 	l, n := p.StrList(paths)
 	out := p.NewReg()
-	st := new(syscall.Stat_t)
-	p.Keep(st)
-	p.add(opFindExec, out, fail, []Arg{l, Imm(n), Ptr(unsafe.Pointer(st))})
+	p.add(opFindExec, out, fail, []Arg{l, Imm(n)})
 	return out
 }
 
-// CloexecFrom marks every fd from fd on close-on-exec. It tries
-// close_range(CLOSE_RANGE_CLOEXEC) and, where that is refused (a kernel
-// before 5.11, or a seccomp filter hako itself runs under), marks each fd
-// listed in /proc/self/fd with fcntl; without /proc, every fd up to the
-// RLIMIT_NOFILE soft limit.
-func (p *Program) CloexecFrom(fail Fail, fd int) {
-	if p.dirBuf == nil {
-		p.dirBuf = make([]byte, 4096)
-	}
-	p.add(opCloexecFrom, 0, fail, []Arg{Imm(fd), Ptr(unsafe.Pointer(&p.dirBuf[0])), Imm(len(p.dirBuf)), p.Str("/proc/self/fd")})
-}
+// ResetSignals gives every signal the Go runtime handles its default
+// action back and unblocks every signal, as the process must start.
+func (p *Program) ResetSignals() { p.add(opResetSignals, 0, nil, nil) }
 
-// Execve executes paths[reg idx] with argv and envp.
+// Execve executes paths[reg idx] with argv and envp (where there is no
+// trampoline: see [Program.ExecThrough]); [Program.ResetSignals] first.
 func (p *Program) Execve(fail Fail, paths []string, idx Reg, argv, envp []string) {
 	l, _ := p.StrList(paths)
 	a, _ := p.StrList(argv)
 	e, _ := p.StrList(envp)
 	p.add(opExecve, 0, fail, []Arg{l, R(idx), a, e})
 }
+
+// Stage is a step only Go can do (a hook, a copy): the Go runner stops
+// there and calls its handler for id with the op's arguments (why: the
+// reason the raw child cannot run this program). The raw child cannot run
+// a program with a stage.
+func (p *Program) Stage(why string, id int, args ...Arg) {
+	if p.needsGo == "" {
+		p.needsGo = why
+	}
+	p.add(opStage, 0, nil, append([]Arg{Imm(id)}, args...))
+}
+
+// NeedsGo says why the program needs the Go runner ("" if it does not).
+func (p *Program) NeedsGo() string { return p.needsGo }
+
+// SkipForGo marks the ops from from to the end as ones the Go runner does
+// not run (it entered the namespaces they join before it started).
+func (p *Program) SkipForGo(from int) { p.goSkip = [2]int{from, len(p.ops)} }
 
 // Error is an op's failure as reported by the child.
 type Error struct {
@@ -303,7 +397,8 @@ func (p *Program) failure(idx int, errno syscall.Errno) error {
 
 const msgNoSignal = 0x4000 // MSG_NOSIGNAL
 
-// ExecFail builds the error for a failed execve of the container's process.
+// SetExecFail sets the error for a failed execve of the container's
+// process.
 func (p *Program) SetExecFail(f Fail) { p.execFail = f }
 
 func (p *Program) execFailure(errno syscall.Errno) error {
@@ -311,4 +406,28 @@ func (p *Program) execFailure(errno syscall.Errno) error {
 		return p.execFail(errno)
 	}
 	return fmt.Errorf("executing the container's process: %w", errno)
+}
+
+// load makes the program runnable where it is: the pointers inside its
+// memory become absolute, registers and scratch memory are made. After
+// load no op can be added.
+func (p *Program) load() {
+	if p.loaded {
+		return
+	}
+	if len(p.mem) == 0 {
+		p.mem = append(p.mem, 0)
+	}
+	p.base = unsafe.Pointer(&p.mem[0])
+	for _, slot := range p.relocs {
+		w := (*uintptr)(unsafe.Pointer(&p.mem[slot]))
+		*w += uintptr(p.base)
+	}
+	p.regs = make([]uintptr, MaxRegs+1)
+	s := &scratch{errMsg: []byte("hako: container setup failed after its runtime exited; errno ")}
+	copy(s.tmpfs[:], "tmpfs\x00")
+	copy(s.modeK[:], "mode\x00")
+	copy(s.modeV[:], "755\x00")
+	p.scratch = s
+	p.loaded = true
 }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,7 +26,7 @@ func start(t *testing.T, build func(p *Program, tramp int)) *started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := Trampoline(int(child.Fd()), -1, KeepSession)
+	tr, err := Trampoline(int(child.Fd()), -1, KeepSession, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +219,7 @@ func TestSpawnThrough(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := Trampoline(int(child.Fd()), -1, NewSession)
+		tr, err := Trampoline(int(child.Fd()), -1, NewSession, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,12 +283,11 @@ func TestFailureWithTokenUnread(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	buf := make([]byte, 1)
 	failed := errors.New("the op after the pipe failed")
 	s := start(t, func(p *Program, tramp int) {
 		// Blocks until the test writes to the pipe: the parent's 'G'
 		// arrives meanwhile and is never read.
-		p.Call(nil, syscall.SYS_READ, Imm(r.Fd()), Ptr(unsafe.Pointer(&buf[0])), Imm(1))
+		p.Call(nil, syscall.SYS_READ, Imm(r.Fd()), p.Buffer(1), Imm(1))
 		p.Call(func(syscall.Errno) error { return failed }, syscall.SYS_CLOSE, Imm(-1))
 		p.Wait(nil)
 	})
@@ -307,14 +305,13 @@ func TestFailureWithTokenUnread(t *testing.T) {
 
 // closeRangeRefused is a seccomp filter that fails close_range with EPERM
 // and allows everything else, as a profile without close_range does.
-func closeRangeRefused() *unix.SockFprog {
-	f := []unix.SockFilter{
+func closeRangeRefused() []unix.SockFilter {
+	return []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
 		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_CLOSE_RANGE},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
 	}
-	return &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
 }
 
 // TestCloexecFromFallsBack: where close_range is refused, every inherited
@@ -330,12 +327,10 @@ func TestCloexecFromFallsBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fprog := closeRangeRefused()
 		s := start(t, func(p *Program, tramp int) {
 			if refuse {
-				p.Keep(fprog)
 				p.Call(nil, unix.SYS_PRCTL, Imm(unix.PR_SET_NO_NEW_PRIVS), Imm(1), Imm(0), Imm(0), Imm(0))
-				p.Call(nil, unix.SYS_SECCOMP, Imm(unix.SECCOMP_SET_MODE_FILTER), Imm(0), Ptr(unsafe.Pointer(fprog)))
+				p.Call(nil, unix.SYS_SECCOMP, Imm(unix.SECCOMP_SET_MODE_FILTER), Imm(0), p.Filter(closeRangeRefused()))
 			}
 			p.CloexecFrom(nil, 3)
 			idx := p.FindExec(nil, []string{"/bin/sh"})

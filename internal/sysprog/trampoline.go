@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +25,10 @@ import (
 //  2. when fifo >= 0, opens /proc/self/fd/<fifo> (the exec fifo, kept as an
 //     O_PATH fd) for writing, which blocks until `hako start` opens the
 //     other end, writes one byte and closes the O_PATH fd;
-//  3. execve(2)s argv[0] with argv[1:] and its environment.
+//  3. with a seccomp program, loads it (no_new_privs is set already): so
+//     the only system call of the process's own that runs under the
+//     container's filter is the execve;
+//  4. execve(2)s argv[0] with argv[1:] and its environment.
 //
 // When a step fails it sends the errno (4 bytes) on the report socket and
 // exits with status 127.
@@ -39,7 +41,7 @@ import (
 // reopen it for writing. Through the trampoline, /proc/self/exe is a sealed
 // memfd from the moment the container could run anything: nothing on the
 // host, and nothing writable.
-func trampolineCode(sync, fifo int32, session Session, addr func(off int) uint64) (code, data []byte) {
+func trampolineCode(sync, fifo int32, session Session, sc *TrampolineSeccomp, addr func(off int) uint64) (code, data []byte) {
 	le := binary.LittleEndian
 	imm32 := func(b []byte, v int32) []byte { return le.AppendUint32(b, uint32(v)) }
 	imm64 := func(b []byte, v uint64) []byte { return le.AppendUint64(b, v) }
@@ -48,6 +50,17 @@ func trampolineCode(sync, fifo int32, session Session, addr func(off int) uint64
 	data = append(data, []byte(fmt.Sprintf("/proc/self/fd/%d\x00", fifo))...)
 	noSignals := len(data)
 	data = append(data, make([]byte, 8)...) // an empty sigset_t
+	fprog := -1
+	if sc != nil && len(sc.Filter) > 0 {
+		for len(data)%8 != 0 {
+			data = append(data, 0)
+		}
+		fprog = len(data)
+		data = le.AppendUint16(data, uint16(len(sc.Filter)/8)) // struct sock_fprog: len,
+		data = append(data, make([]byte, 6)...)                // padding,
+		data = le.AppendUint64(data, addr(fprog+16))           // filter
+		data = append(data, sc.Filter...)
+	}
 	var c []byte
 	var fails []int // offsets of rel32 jumps to patch to the failure block
 	jsFail := func() {
@@ -101,6 +114,14 @@ func trampolineCode(sync, fifo int32, session Session, addr func(off int) uint64
 		c = append(c, 0xb8, 0x03, 0x00, 0x00, 0x00) // mov eax, SYS_close (3)
 		c = append(c, 0x0f, 0x05)                   // syscall
 	}
+	if fprog >= 0 {
+		c = append(c, 0xbf, 0x01, 0x00, 0x00, 0x00)   // mov edi, SECCOMP_SET_MODE_FILTER
+		c = imm32(append(c, 0xbe), int32(sc.Flags))   // mov esi, flags
+		c = imm64(append(c, 0x48, 0xba), addr(fprog)) // mov rdx, &fprog
+		c = append(c, 0xb8, 0x3d, 0x01, 0x00, 0x00)   // mov eax, SYS_seccomp (317)
+		c = append(c, 0x0f, 0x05)                     // syscall
+		jsFail()
+	}
 	c = append(c, 0x48, 0x8b, 0x7c, 0x24, 0x08) // mov rdi, [rsp+8]        path = argv[0]
 	c = append(c, 0x48, 0x8d, 0x74, 0x24, 0x10) // lea rsi, [rsp+16]       argv = &argv[1]
 	c = append(c, 0x48, 0x8b, 0x04, 0x24)       // mov rax, [rsp]          argc
@@ -126,13 +147,16 @@ func trampolineCode(sync, fifo int32, session Session, addr func(off int) uint64
 
 // trampolineELF wraps the code in a minimal static ELF executable: the ELF
 // header, one PT_LOAD program header (read + execute) and the code.
-func trampolineELF(sync, fifo int32, session Session) []byte {
+func trampolineELF(sync, fifo int32, session Session, sc *TrampolineSeccomp) []byte {
 	const base, ehsize, phsize = 0x400000, 64, 56
 	// The data follows the code; its address depends on the code's
 	// length, which does not depend on the addresses.
-	code, _ := trampolineCode(sync, fifo, session, func(int) uint64 { return 0 })
-	dataAt := uint64(base + ehsize + phsize + len(code))
-	code, data := trampolineCode(sync, fifo, session, func(off int) uint64 { return dataAt + uint64(off) })
+	code, _ := trampolineCode(sync, fifo, session, sc, func(int) uint64 { return 0 })
+	dataAt := uint64(base+ehsize+phsize+len(code)+7) &^ 7
+	code, data := trampolineCode(sync, fifo, session, sc, func(off int) uint64 { return dataAt + uint64(off) })
+	for uint64(base+ehsize+phsize+len(code)) < dataAt {
+		code = append(code, 0xcc) // int3: padding up to the aligned data
+	}
 	total := uint64(ehsize + phsize + len(code) + len(data))
 	le := binary.LittleEndian
 	b := []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little endian */, 1 /* version */, 0 /* SysV */, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -169,9 +193,18 @@ const (
 	NewSessionTTY                // setsid, then fd 0 becomes the controlling terminal
 )
 
+// TrampolineSeccomp is a seccomp program the trampoline loads right
+// before its execve: the filter (struct sock_filter entries in the host's
+// byte order) and the seccomp(2) flags.
+type TrampolineSeccomp struct {
+	Filter []byte
+	Flags  uint
+}
+
 // Trampoline returns a sealed, executable memfd holding the trampoline for
-// report socket sync and exec fifo fifo (-1: none), doing session first.
-func Trampoline(sync, fifo int, session Session) (*os.File, error) {
+// report socket sync and exec fifo fifo (-1: none), doing session first
+// and loading sc (nil: none) last.
+func Trampoline(sync, fifo int, session Session, sc *TrampolineSeccomp) (*os.File, error) {
 	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable even where vm.memfd_noexec asks otherwise
 	mfd, err := unix.MemfdCreate("hako-exec", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|mfdExec)
 	if err == unix.EINVAL {
@@ -181,7 +214,7 @@ func Trampoline(sync, fifo int, session Session) (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create for the exec trampoline: %w", err)
 	}
 	f := os.NewFile(uintptr(mfd), "hako-exec")
-	if _, err := f.Write(trampolineELF(int32(sync), int32(fifo), session)); err != nil {
+	if _, err := f.Write(trampolineELF(int32(sync), int32(fifo), session, sc)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("writing the exec trampoline: %w", err)
 	}
@@ -203,8 +236,6 @@ func (p *Program) ExecThrough(fail Fail, tramp int, paths []string, idx Reg, arg
 	e, _ := p.StrList(envp)
 	p.add(opExecTramp, 0, fail, []Arg{Imm(tramp), l, R(idx), ta, e, Imm(p.syncFD)})
 }
-
-var _ = unsafe.Pointer(nil)
 
 // SpawnThrough is [Program.ExecThrough] in a new process: the child
 // vforks (CLONE_VM|CLONE_VFORK, on no stack of its own: the new process

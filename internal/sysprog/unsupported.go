@@ -1,4 +1,4 @@
-//go:build !(linux && amd64)
+//go:build linux && !amd64
 
 package sysprog
 
@@ -8,19 +8,11 @@ import (
 	"syscall"
 )
 
-// Supported: setup programs need the amd64 clone and trampoline; here
-// every container takes the Go init (internal/spawn checks this first).
+// Supported: the raw child needs the amd64 clone and trampoline; here
+// every program runs in the Go runner, and ends in opExecve.
 const Supported = false
 
-var errUnsupported = errors.New("setup programs are implemented for linux/amd64 only")
-
-// ErrExited is never returned here.
-var ErrExited = errors.New("the container's setup process exited early")
-
-// Child is never started here.
-type Child struct{ Pid int }
-
-func Pair() (int, *os.File, error) { return -1, nil, errUnsupported }
+var errUnsupported = errors.New("the raw child and the trampoline are implemented for linux/amd64 only")
 
 // Session is what the trampoline does about the process's session.
 type Session uint8
@@ -31,22 +23,25 @@ const (
 	NewSessionTTY
 )
 
-func Trampoline(sync, fifo int, session Session) (*os.File, error) { return nil, errUnsupported }
+// TrampolineSeccomp is what the trampoline loads; unused here.
+type TrampolineSeccomp struct {
+	Filter []byte
+	Flags  uint
+}
+
+func Trampoline(sync, fifo int, session Session, sc *TrampolineSeccomp) (*os.File, error) {
+	return nil, errUnsupported
+}
 
 func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error) { return nil, errUnsupported }
 
-func (p *Program) ExecThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {}
+func (p *Program) ExecThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {
+	panic("sysprog: no trampoline on this architecture")
+}
 
-func (p *Program) SpawnThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {}
+func (p *Program) SpawnThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {
+	panic("sysprog: no trampoline on this architecture")
+}
 
-func (c *Child) KeepAlive()                           {}
-func (c *Child) Signal(sig syscall.Signal) error      { return errUnsupported }
-func (c *Child) Wait() (syscall.WaitStatus, error)    { return 0, errUnsupported }
-func (c *Child) Release()                             {}
-func (c *Child) Expect(t byte) error                  { return errUnsupported }
-func (c *Child) RecvFD(name string) (*os.File, error) { return nil, errUnsupported }
-func (c *Child) Failed() error                        { return errUnsupported }
-func (c *Child) Continue() error                      { return errUnsupported }
-func (c *Child) Done() error                          { return errUnsupported }
-func (c *Child) Close() error                         { return nil }
-func (c *Child) Forked() (*Child, error)              { return nil, errUnsupported }
+//go:nosplit
+func spawnTramp(tid *int32, t *spawnCtx) syscall.Errno { return syscall.ENOSYS }
