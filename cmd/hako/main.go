@@ -16,7 +16,7 @@ import (
 	"os"
 
 	"github.com/hako-dev/hako/internal/cli"
-	"github.com/hako-dev/hako/internal/containerinit"
+	"github.com/hako-dev/hako/internal/goinit"
 	_ "github.com/hako-dev/hako/internal/earlyinit" // the first init: see the package
 )
 
@@ -24,8 +24,8 @@ func main() {
 	// GOMAXPROCS is 1 and the stack already grown: internal/earlyinit did
 	// both in the first package init, where they cost least. The Go init
 	// (hako-init) takes the same path.
-	if containerinit.IsInit() {
-		containerinit.Main()
+	if goinit.IsInit() {
+		goinit.Main()
 	}
 	os.Exit(cli.Execute())
 }

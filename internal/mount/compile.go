@@ -1,10 +1,10 @@
 package mount
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -13,16 +13,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-dev/hako/internal/stage"
 	"github.com/hako-dev/hako/internal/sysprog"
 )
-
-// ErrNotCompiled means the configuration uses something only the Go init
-// can set up; the reason follows the colon.
-var ErrNotCompiled = errors.New("not expressible as a setup program")
-
-func notCompiled(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrNotCompiled, fmt.Sprintf(format, args...))
-}
 
 // Stages are the points where the caller adds its own ops to the program.
 type Stages struct {
@@ -30,24 +23,20 @@ type Stages struct {
 	// there is none, after every mount and device: wait for the cgroup,
 	// unshare the cgroup namespace. Everything before it overlaps with
 	// the parent's work on the cgroup.
-	Cgroup   func()
-	PrePivot func() // after every mount and device, before pivot_root: createRuntime hooks
+	Cgroup func()
+	// PrePivot comes after every mount and device, before pivot_root:
+	// createRuntime and createContainer hooks.
+	PrePivot func()
 }
 
-// Compile appends to p what [Prepare], [PivotRoot] and [Finish] do, as a
-// program for a child that has a new mount namespace (see package
-// sysprog). It runs the checks that need no container in the parent, now,
-// and returns their errors; errors of the child come back through the
-// ops' Fail functions as the same [*Error]s. It returns an error wrapping
-// ErrNotCompiled for what only the Go init handles (--no-pivot, a user
-// namespace, tmpcopyup, a cgroup mount without a cgroup namespace).
+// Compile appends to p the setup of the container's root filesystem, for
+// a runner in a new mount namespace (see package sysprog): propagation,
+// the rootfs bound onto itself, mounts[] in order, devices, pivot_root
+// (or, with NoPivot, a move onto / and chroot), masked and read-only
+// paths, a read-only root. The checks that need no container run now, in
+// the parent, and return their errors; the runner's failures come back
+// through the ops' Fail functions as the same [*Error]s.
 func Compile(c *Config, p *sysprog.Program, st Stages) error {
-	switch {
-	case c.NoPivot:
-		return notCompiled("--no-pivot")
-	case c.InUserNS:
-		return notCompiled("a user namespace")
-	}
 	if err := c.checkRootfs(); err != nil {
 		return err
 	}
@@ -66,21 +55,27 @@ func Compile(c *Config, p *sysprog.Program, st Stages) error {
 	}
 	var cgroups []hierarchy
 	for _, e := range plans {
-		if e.typ == "cgroup" && !e.o.bind && !cgroup2Only() {
-			if !c.CgroupNS {
-				return notCompiled("a cgroup mount without a cgroup namespace")
+		if e.typ == "cgroup" && !e.o.bind && !cgroup2Only() && cgroups == nil {
+			self, err := os.ReadFile("/proc/self/cgroup")
+			if err != nil {
+				return err
 			}
-			if cgroups == nil {
-				self, err := os.ReadFile("/proc/self/cgroup")
-				if err != nil {
-					return err
-				}
-				mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
-				if err != nil {
-					return err
-				}
-				cgroups = planCgroups(self, mounts)
+			mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+			if err != nil {
+				return err
 			}
+			cgroups = planCgroups(self, mounts)
+		}
+	}
+	var hostMounts []string
+	if c.NoPivot {
+		// The runner's mount namespace starts as a copy of this one.
+		ms, err := mountinfo.GetMounts(nil)
+		if err != nil {
+			return &Error{Step: "reading the mount table", Destination: c.Rootfs, Field: "root.path", Err: err}
+		}
+		for _, m := range ms {
+			hostMounts = append(hostMounts, m.Mountpoint)
 		}
 	}
 
@@ -114,7 +109,11 @@ func Compile(c *Config, p *sysprog.Program, st Stages) error {
 	if st.PrePivot != nil {
 		st.PrePivot()
 	}
-	k.pivot()
+	if c.NoPivot {
+		k.moveRoot(hostMounts)
+	} else {
+		k.pivot()
+	}
 	k.finish()
 	return nil
 }
@@ -159,17 +158,8 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 	if e.typ == "" {
 		return nil, e.fail(reasonf(unix.EINVAL, "the type is empty and the options hold neither bind nor rbind"))
 	}
-	if e.o.copyUp {
-		return nil, notCompiled("tmpcopyup")
-	}
-	if e.o.flags&unix.MS_REMOUNT != 0 {
-		return nil, notCompiled("remount")
-	}
-	if e.o.flags&^(attrFlags|unix.MS_RDONLY) != 0 {
-		return nil, notCompiled("superblock flags %#x", e.o.flags&^attrFlags)
-	}
-	if e.o.clear&^attrFlags != 0 {
-		return nil, notCompiled("cleared superblock flags %#x", e.o.clear&^attrFlags)
+	if e.o.copyUp && (e.typ != "tmpfs" || e.o.bind) {
+		return nil, e.fail(reasonf(unix.EINVAL, "tmpcopyup applies to tmpfs mounts only"))
 	}
 	if top := topDir(e.dest); top == "/proc" && e.typ != "proc" {
 		if e.o.bind && isProcfs(e.m.Source) {
@@ -287,7 +277,10 @@ func (e *entry) failFn() sysprog.Fail {
 // mount compiles mounts[i].
 func (k *compiler) mount(e *entry, cgroups []hierarchy) error {
 	fail := e.failFn()
-	p := k.p
+	if e.o.flags&unix.MS_REMOUNT != 0 {
+		k.remount(e)
+		return nil
+	}
 	var m sysprog.Reg // the new mount, detached until moved
 	switch {
 	case e.o.bind:
@@ -296,42 +289,168 @@ func (k *compiler) mount(e *entry, cgroups []hierarchy) error {
 			return e.fail(err)
 		}
 		k.mkdirAll(fail, e.dest, !st.IsDir())
-		flags := uintptr(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
-		if e.o.recursive {
-			flags |= unix.AT_RECURSIVE
-		}
-		m = p.Result(fail, unix.SYS_OPEN_TREE, sysprog.Imm(atFDCWD), p.Str(e.m.Source), sysprog.Imm(flags))
-		if set, clr := mountAttrs(e.o.flags), mountAttrs(e.o.clear); set != 0 || clr != 0 {
-			a := &unix.MountAttr{Attr_set: set, Attr_clr: clr}
-			if e.o.flags&atimeFlags != 0 {
-				a.Attr_clr |= unix.MOUNT_ATTR__ATIME
-			}
-			k.setattr(fail, m, a, false)
-		}
+		m = k.bind(fail, e.m.Source, e.o.recursive, e.o.flags, e.o.clear)
+	case e.typ == "sysfs" && k.c.InUserNS && !k.c.OwnNetNS:
+		// A user namespace may mount sysfs only where it owns the
+		// network namespace; elsewhere the host's /sys, bound read-only,
+		// is the substitute (runc and crun do the same).
+		k.mkdirAll(fail, e.dest, false)
+		m = k.bind(fail, "/sys", true, e.o.flags|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, e.o.clear&^unix.MS_RDONLY)
 	case e.typ == "cgroup" && cgroup2Only():
 		k.mkdirAll(fail, e.dest, false)
-		m = k.fsmount(fail, "cgroup2", "cgroup2", e.o.data, e.o.flags)
+		if k.c.CgroupNS {
+			m = k.fsmount(fail, "cgroup2", "cgroup2", e.o, e.o.flags)
+		} else {
+			// Without a cgroup namespace a fresh cgroup2 mount would show
+			// the host's whole tree: show the process's own cgroup only.
+			own, err := ownCgroup2()
+			if err != nil {
+				return e.fail(err)
+			}
+			m = k.bind(fail, own, false, e.o.flags, e.o.clear)
+		}
 	case e.typ == "cgroup":
 		return k.cgroupV1(e, cgroups)
+	case e.o.copyUp:
+		return k.copyUp(e)
 	default:
 		k.mkdirAll(fail, e.dest, false)
 		src := e.m.Source
 		if src == "" {
 			src = e.typ
 		}
-		m = k.fsmount(fail, e.typ, src, e.o.data, e.o.flags)
+		m = k.fsmount(fail, e.typ, src, e.o, e.o.flags)
 	}
 	k.attach(fail, m, e.dest)
-	if len(e.o.propagation) > 0 || e.o.recursiveAttr() != nil {
-		for _, pr := range e.o.propagation {
-			k.setattr(fail, m, &unix.MountAttr{Propagation: uint64(pr &^ unix.MS_REC)}, pr&unix.MS_REC != 0)
-		}
-		if a := e.o.recursiveAttr(); a != nil {
-			k.setattr(fail, m, a, true)
-		}
-	}
+	k.finishFlags(fail, m, e)
 	k.close(m)
 	return nil
+}
+
+// bind returns a detached bind mount of src (the runner's path, before
+// the root changes) with the mount flags set and clear.
+func (k *compiler) bind(fail sysprog.Fail, src string, recursive bool, set, clr uintptr) sysprog.Reg {
+	flags := uintptr(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	m := k.p.Result(fail, unix.SYS_OPEN_TREE, sysprog.Imm(atFDCWD), k.p.Str(src), sysprog.Imm(flags))
+	if a := attrsOf(set, clr); a != nil {
+		k.setattr(fail, m, a, false)
+	}
+	return m
+}
+
+// attrsOf is the mount_setattr argument that sets the mount flags set and
+// clears clr, or nil when there is nothing to change.
+func attrsOf(set, clr uintptr) *unix.MountAttr {
+	s, c := mountAttrs(set), mountAttrs(clr)
+	if s == 0 && c == 0 {
+		return nil
+	}
+	a := &unix.MountAttr{Attr_set: s, Attr_clr: c}
+	if set&atimeFlags != 0 || clr&atimeFlags != 0 {
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+	}
+	return a
+}
+
+// finishFlags applies the propagation options and the recursive (r*)
+// attributes to the mount m of e.
+func (k *compiler) finishFlags(fail sysprog.Fail, m sysprog.Reg, e *entry) {
+	for _, pr := range e.o.propagation {
+		k.setattr(fail, m, &unix.MountAttr{Propagation: uint64(pr &^ unix.MS_REC)}, pr&unix.MS_REC != 0)
+	}
+	if a := e.o.recursiveAttr(); a != nil {
+		k.setattr(fail, m, a, true)
+	}
+}
+
+// remount changes the mount already at e's destination (the "remount"
+// option): its mount flags with mount_setattr, its filesystem's flags and
+// data with fspick and a reconfiguration.
+func (k *compiler) remount(e *entry) {
+	fail := e.failFn()
+	p := k.p
+	t := k.open(fail, e.dest, 0)
+	if a := attrsOf(e.o.flags&attrFlags, e.o.clear&attrFlags); a != nil {
+		k.setattr(fail, t, a, false)
+	}
+	if sb := sbOptions(e.o.flags, e.o.clear); len(sb)+len(e.o.data) > 0 && !e.o.bind {
+		fc := p.Result(fail, unix.SYS_FSPICK, sysprog.R(t), p.Str(""), sysprog.Imm(unix.FSPICK_EMPTY_PATH|unix.FSPICK_CLOEXEC))
+		k.fsconfig(fail, fc, append(sb, e.o.data...))
+		p.Call(fail, unix.SYS_FSCONFIG, sysprog.R(fc), sysprog.Imm(unix.FSCONFIG_CMD_RECONFIGURE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+		k.close(fc)
+	}
+	k.finishFlags(fail, t, e)
+	k.close(t)
+}
+
+// sbFlagOptions are the superblock flags a filesystem context takes by
+// name (fsconfig FSCONFIG_SET_FLAG); MS_SILENT and MS_I_VERSION have no
+// name there, and the kernel ignored them in mount(2) too.
+var sbFlagOptions = []struct {
+	flag     uintptr
+	set, clr string
+}{
+	{unix.MS_SYNCHRONOUS, "sync", "async"},
+	{unix.MS_DIRSYNC, "dirsync", ""},
+	{unix.MS_MANDLOCK, "mand", "nomand"},
+	{unix.MS_LAZYTIME, "lazytime", "nolazytime"},
+}
+
+// sbOptions are the fsconfig flags for the superblock flags set and
+// cleared by a mount's options.
+func sbOptions(set, clr uintptr) []string {
+	var o []string
+	for _, f := range sbFlagOptions {
+		if set&f.flag != 0 {
+			o = append(o, f.set)
+		} else if clr&f.flag != 0 && f.clr != "" {
+			o = append(o, f.clr)
+		}
+	}
+	return o
+}
+
+// copyUp compiles a tmpfs with tmpcopyup: the image's directory is opened
+// before the tmpfs covers it, the new tmpfs is filled from it by the Go
+// runner's CopyUp stage while it is still detached, then attached.
+func (k *compiler) copyUp(e *entry) error {
+	fail := e.failFn()
+	p := k.p
+	k.mkdirAll(fail, e.dest, false)
+	h, n := k.how(unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, resolveFlags(e.dest))
+	old := p.Result(fail, unix.SYS_OPENAT2, sysprog.R(k.root), p.Str(rel(e.dest)), h, n)
+	src := e.m.Source
+	if src == "" {
+		src = "tmpfs"
+	}
+	m := k.fsmount(fail, "tmpfs", src, e.o, e.o.flags&^unix.MS_RDONLY)
+	p.Stage("tmpcopyup ("+e.field()+")", stage.CopyUp, sysprog.R(old), sysprog.R(m), sysprog.Imm(e.index))
+	k.close(old)
+	if e.o.flags&unix.MS_RDONLY != 0 {
+		k.setattr(fail, m, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, false)
+	}
+	k.attach(fail, m, e.dest)
+	k.finishFlags(fail, m, e)
+	k.close(m)
+	return nil
+}
+
+// ownCgroup2 is the host path of this process's cgroup v2 directory (the
+// runner's, too: it is put in the container's before it mounts cgroups).
+func ownCgroup2() (string, error) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok {
+			return path.Join("/sys/fs/cgroup", p), nil
+		}
+	}
+	return "", reasonf(unix.ENOENT, "/proc/self/cgroup has no cgroup v2 line")
 }
 
 // attach moves the detached mount m onto dest in the rootfs.
@@ -352,11 +471,22 @@ func (k *compiler) setattr(fail sysprog.Fail, m sysprog.Reg, a *unix.MountAttr, 
 }
 
 // fsmount creates a detached mount of a new fstype instance with the
-// filesystem options data and the mount flags.
-func (k *compiler) fsmount(fail sysprog.Fail, fstype, source string, data []string, flags uintptr) sysprog.Reg {
+// options o (superblock flags and filesystem data) and the mount flags.
+func (k *compiler) fsmount(fail sysprog.Fail, fstype, source string, o options, flags uintptr) sysprog.Reg {
 	p := k.p
 	fc := p.Result(fail, unix.SYS_FSOPEN, p.Str(fstype), sysprog.Imm(unix.FSOPEN_CLOEXEC))
 	p.Call(fail, unix.SYS_FSCONFIG, sysprog.R(fc), sysprog.Imm(unix.FSCONFIG_SET_STRING), p.Str("source"), p.Str(source), sysprog.Imm(0))
+	k.fsconfig(fail, fc, append(sbOptions(o.flags, o.clear), o.data...))
+	p.Call(fail, unix.SYS_FSCONFIG, sysprog.R(fc), sysprog.Imm(unix.FSCONFIG_CMD_CREATE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+	m := p.Result(fail, unix.SYS_FSMOUNT, sysprog.R(fc), sysprog.Imm(unix.FSMOUNT_CLOEXEC), sysprog.Imm(mountAttrs(flags)))
+	k.close(fc)
+	return m
+}
+
+// fsconfig sets each of data ("key=value" or "flag") on the filesystem
+// context fc.
+func (k *compiler) fsconfig(fail sysprog.Fail, fc sysprog.Reg, data []string) {
+	p := k.p
 	for _, d := range data {
 		key, val, hasVal := strings.Cut(d, "=")
 		if hasVal {
@@ -365,33 +495,43 @@ func (k *compiler) fsmount(fail sysprog.Fail, fstype, source string, data []stri
 			p.Call(fail, unix.SYS_FSCONFIG, sysprog.R(fc), sysprog.Imm(unix.FSCONFIG_SET_FLAG), p.Str(key), sysprog.Imm(0), sysprog.Imm(0))
 		}
 	}
-	p.Call(fail, unix.SYS_FSCONFIG, sysprog.R(fc), sysprog.Imm(unix.FSCONFIG_CMD_CREATE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
-	m := p.Result(fail, unix.SYS_FSMOUNT, sysprog.R(fc), sysprog.Imm(unix.FSMOUNT_CLOEXEC), sysprog.Imm(mountAttrs(flags)))
-	k.close(fc)
-	return m
 }
 
-// cgroupV1 compiles a "cgroup" mount on a v1 or hybrid host in a cgroup
-// namespace: a tmpfs with a fresh mount of every hierarchy, links for
-// co-mounted controllers, and the tmpfs made read-only last.
+// cgroupV1 compiles a "cgroup" mount on a v1 or hybrid host: a tmpfs
+// with one directory per hierarchy of /proc/self/cgroup, each a fresh
+// mount of that hierarchy in a cgroup namespace or, without one, a bind of
+// the process's own cgroup directory (a hierarchy the host does not mount
+// is left out); links for co-mounted controllers; the tmpfs made
+// read-only last.
 func (k *compiler) cgroupV1(e *entry, hs []hierarchy) error {
 	fail := e.failFn()
 	p := k.p
 	k.mkdirAll(fail, e.dest, false)
-	tm := k.fsmount(fail, "tmpfs", "cgroup", []string{"mode=755"}, e.o.flags&^unix.MS_RDONLY)
+	tm := k.fsmount(fail, "tmpfs", "cgroup", options{data: []string{"mode=755"}}, e.o.flags&^unix.MS_RDONLY)
 	k.attach(fail, tm, e.dest)
 	dir := k.open(fail, e.dest, unix.O_DIRECTORY)
 	for _, h := range hs {
 		hfail := func(errno syscall.Errno) error {
 			return e.fail(reasonf(errno, "mounting cgroup hierarchy %q at %s: %v", h.options, path.Join(e.dest, h.dir), errno))
 		}
+		if !k.c.CgroupNS && h.hostPath == "" {
+			continue // the host does not mount it: nothing to show
+		}
 		p.Call(hfail, unix.SYS_MKDIRAT, sysprog.R(dir), p.Str(h.dir), sysprog.Imm(0o755))
 		p.Tolerate(unix.EEXIST)
-		var data []string
-		if h.options != "" {
-			data = strings.Split(h.options, ",")
+		var m sysprog.Reg
+		if k.c.CgroupNS {
+			var data []string
+			if h.options != "" {
+				data = strings.Split(h.options, ",")
+			}
+			m = k.fsmount(hfail, h.fstype, h.fstype, options{data: data}, e.o.flags&^unix.MS_REMOUNT)
+		} else {
+			hfail = func(errno syscall.Errno) error {
+				return e.fail(reasonf(errno, "binding %s at %s: %v", h.hostPath, path.Join(e.dest, h.dir), errno))
+			}
+			m = k.bind(hfail, h.hostPath, false, e.o.flags&attrFlags, e.o.clear&attrFlags)
 		}
-		m := k.fsmount(hfail, h.fstype, h.fstype, data, e.o.flags&^unix.MS_REMOUNT)
 		t := p.Result(hfail, unix.SYS_OPENAT, sysprog.R(dir), p.Str(h.dir), sysprog.Imm(unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC), sysprog.Imm(0))
 		p.Call(hfail, unix.SYS_MOVE_MOUNT, sysprog.R(m), p.Str(""), sysprog.R(t), p.Str(""),
 			sysprog.Imm(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
@@ -456,6 +596,15 @@ func (k *compiler) devices(defaults bool) error {
 		if d.d.FileMode != nil {
 			mode = uint32(d.d.FileMode.Perm())
 		}
+		if k.c.InUserNS && ft != unix.S_IFIFO {
+			// mknod is not permitted in a user namespace: the host's
+			// node is bound over an empty file instead.
+			if err := k.bindDevice(e, dfd, base, pth); err != nil {
+				return err
+			}
+			k.close(dfd)
+			continue
+		}
 		p.Call(fail, unix.SYS_MKNODAT, sysprog.R(dfd), p.Str(base), sysprog.Imm(ft|mode), sysprog.Imm(unix.Mkdev(uint32(d.d.Major), uint32(d.d.Minor))))
 		p.Tolerate(unix.EEXIST)
 		uid, gid := 0, 0
@@ -494,7 +643,35 @@ func (k *compiler) devices(defaults bool) error {
 	return nil
 }
 
-// pivot compiles pivotRoot and the root's propagation.
+// bindDevice binds the host's device node at pth over an empty file
+// named base in the directory dfd.
+func (k *compiler) bindDevice(e *Error, dfd sysprog.Reg, base, pth string) error {
+	st, err := os.Stat(pth)
+	if err == nil && st.Mode()&(os.ModeDevice|os.ModeNamedPipe) == 0 {
+		err = reasonf(unix.ENODEV, "the host's %s is not a device node", pth)
+	}
+	if err != nil {
+		c := *e
+		c.Err = err
+		return &c
+	}
+	p := k.p
+	fail := fixed(e)
+	p.Call(fail, unix.SYS_MKNODAT, sysprog.R(dfd), p.Str(base), sysprog.Imm(unix.S_IFREG|0o644), sysprog.Imm(0))
+	p.Tolerate(unix.EEXIST)
+	m := k.bind(fail, pth, false, 0, 0)
+	t := p.Result(fail, unix.SYS_OPENAT, sysprog.R(dfd), p.Str(base), sysprog.Imm(unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC), sysprog.Imm(0))
+	p.Call(fail, unix.SYS_MOVE_MOUNT, sysprog.R(m), p.Str(""), sysprog.R(t), p.Str(""),
+		sysprog.Imm(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+	k.close(t)
+	k.close(m)
+	return nil
+}
+
+// pivot makes the rootfs the root with pivot_root(".", "."), which stacks
+// the old root on the new one; the old root is made a recursive slave, so
+// that unmounting it cannot propagate to the host, and detached, leaving
+// no trace of the host's mounts.
 func (k *compiler) pivot() {
 	p := k.p
 	c := k.c
@@ -516,11 +693,45 @@ func (k *compiler) pivot() {
 	p.Call(f("unmounting the old root"), unix.SYS_UMOUNT2, p.Str("."), sysprog.Imm(unix.MNT_DETACH))
 	p.Call(f("entering the new root"), unix.SYS_CHDIR, p.Str("/"))
 	k.close(old)
+	k.rootPropagation()
+}
+
+// moveRoot is --no-pivot, for roots where pivot_root is impossible (an
+// initramfs): the host's mounts outside the rootfs are unmounted where
+// they can be (deepest first; a user namespace may not unmount what the
+// host locked), the rootfs is moved onto "/" and chrooted into. A chroot
+// is weaker than pivot_root: a process holding CAP_SYS_CHROOT can leave
+// it.
+func (k *compiler) moveRoot(hostMounts []string) {
+	p := k.p
+	c := k.c
+	f := func(step string) sysprog.Fail {
+		return fixed(&Error{Step: step, Destination: c.Rootfs, Field: "root.path"})
+	}
+	sort.Slice(hostMounts, func(i, j int) bool { return len(hostMounts[i]) > len(hostMounts[j]) })
+	for _, m := range hostMounts {
+		if m == "/" || m == c.Rootfs || strings.HasPrefix(m, c.Rootfs+"/") || strings.HasPrefix(c.Rootfs, m+"/") {
+			continue // the rootfs, what is in it, and what holds it stay
+		}
+		p.Call(nil, unix.SYS_UMOUNT2, p.Str(m), sysprog.Imm(unix.MNT_DETACH))
+		p.TolerateAll()
+	}
+	p.Call(f("entering the rootfs"), unix.SYS_FCHDIR, sysprog.R(k.root))
+	p.Call(f("moving the rootfs onto /"), unix.SYS_MOUNT, p.Str("."), p.Str("/"), sysprog.Imm(0), sysprog.Imm(unix.MS_MOVE), sysprog.Imm(0))
+	p.Call(f("chroot"), unix.SYS_CHROOT, p.Str("."))
+	p.Call(f("entering the new root"), unix.SYS_CHDIR, p.Str("/"))
+	k.rootPropagation()
+}
+
+// rootPropagation applies a non-empty linux.rootfsPropagation to the new
+// root; "" leaves it rprivate from the start, keeping the propagation
+// options of single mounts.
+func (k *compiler) rootPropagation() {
 	k.close(k.root)
-	if c.Propagation != "" {
-		flag, _ := propagationFlag(c.Propagation)
-		p.Call(fixed(&Error{Step: "setting root propagation", Destination: "/", Field: "linux.rootfsPropagation"}),
-			unix.SYS_MOUNT, sysprog.Imm(0), p.Str("/"), sysprog.Imm(0), sysprog.Imm(flag), sysprog.Imm(0))
+	if k.c.Propagation != "" {
+		flag, _ := propagationFlag(k.c.Propagation)
+		k.p.Call(fixed(&Error{Step: "setting root propagation", Destination: "/", Field: "linux.rootfsPropagation"}),
+			unix.SYS_MOUNT, sysprog.Imm(0), k.p.Str("/"), sysprog.Imm(0), sysprog.Imm(flag), sysprog.Imm(0))
 	}
 }
 

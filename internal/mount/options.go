@@ -184,52 +184,6 @@ func parseOptions(opts []string) options {
 // dataString is the comma-joined filesystem data, e.g. "mode=755,size=65536k".
 func (o *options) dataString() string { return strings.Join(o.data, ",") }
 
-// stNoSymFollow is ST_NOSYMFOLLOW (Linux 5.10), missing from x/sys/unix.
-const stNoSymFollow = 0x2000
-
-// statfsToMS converts statfs(2) f_flags (ST_*) into the MS_* flags a bind
-// remount must repeat: in a user namespace the kernel locks these on a
-// mount inherited from the host, and a remount that drops one fails EPERM.
-func statfsToMS(f int64) uintptr {
-	var ms uintptr
-	for _, m := range []struct {
-		st int64
-		ms uintptr
-	}{
-		{unix.ST_RDONLY, unix.MS_RDONLY},
-		{unix.ST_NOSUID, unix.MS_NOSUID},
-		{unix.ST_NODEV, unix.MS_NODEV},
-		{unix.ST_NOEXEC, unix.MS_NOEXEC},
-		{unix.ST_SYNCHRONOUS, unix.MS_SYNCHRONOUS},
-		{unix.ST_MANDLOCK, unix.MS_MANDLOCK},
-		{unix.ST_NOATIME, unix.MS_NOATIME},
-		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
-		{unix.ST_RELATIME, unix.MS_RELATIME},
-		{stNoSymFollow, unix.MS_NOSYMFOLLOW},
-	} {
-		if f&m.st != 0 {
-			ms |= m.ms
-		}
-	}
-	return ms
-}
-
-// remountFlags is what a bind remount should set: the options asked for,
-// plus the flags the mount already carries unless an option cleared them.
-// When no atime option was given the mount's own atime mode is kept.
-func remountFlags(o *options, current uintptr) uintptr {
-	keep := current &^ o.clear
-	if o.flags&atimeFlags != 0 {
-		keep &^= atimeFlags
-	}
-	return (o.flags | keep) &^ unix.MS_REMOUNT
-}
-
-// settableFlags are the flags a bind mount can only get through a remount.
-const settableFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
-	unix.MS_SYNCHRONOUS | unix.MS_DIRSYNC | unix.MS_MANDLOCK | atimeFlags | unix.MS_NODIRATIME |
-	unix.MS_LAZYTIME | unix.MS_NOSYMFOLLOW
-
 // recursiveAttr is the mount_setattr(2) argument for the r* options, or nil
 // when none was given.
 func (o *options) recursiveAttr() *unix.MountAttr {

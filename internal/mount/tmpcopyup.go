@@ -8,56 +8,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tmpfsCopyUp mounts a tmpfs at the destination and copies into it what
-// the image has there (the "tmpcopyup" option of runc and podman). The old
-// contents are read through a handle opened before the mount, so they stay
-// reachable below it; every step is relative to a directory handle and
-// never follows a symlink of the image.
-func (e *entry) tmpfsCopyUp() error {
-	if e.typ != "tmpfs" {
-		return reasonf(unix.EINVAL, "tmpcopyup applies to tmpfs mounts only")
-	}
-	if err := e.r.mkdirAll(e.dest); err != nil {
+// CopyUp fills the new tmpfs to (a directory fd on its root, still
+// detached) with what the image has in the directory from: the
+// "tmpcopyup" option of runc and podman, run by the Go runner's CopyUp
+// stage. Every step is relative to a directory fd and never follows a
+// symlink of the image; owners and modes are copied, the root's too.
+func CopyUp(from, to int) error {
+	if err := copyOwnerMode(from, "", to, ""); err != nil {
 		return err
 	}
-	h, err := e.r.open(e.dest)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	old, err := unix.Openat(int(h.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(old)
-	src := e.m.Source
-	if src == "" {
-		src = "tmpfs"
-	}
-	err = e.r.at(e.dest, func(t string, _ int) error {
-		return unix.Mount(src, t, "tmpfs", e.o.flags&^unix.MS_RDONLY, e.o.dataString())
-	})
-	if err != nil {
-		return err
-	}
-	err = e.r.at(e.dest, func(_ string, fd int) error {
-		top, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(top)
-		if err := copyOwnerMode(old, "", top, ""); err != nil {
-			return err
-		}
-		return copyTree(old, top)
-	})
-	if err != nil {
-		return err
-	}
-	if e.o.flags&unix.MS_RDONLY != 0 {
-		return e.remount()
-	}
-	return nil
+	return copyTree(from, to)
 }
 
 // copyTree copies the entries of directory from into directory to.

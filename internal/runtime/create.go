@@ -188,7 +188,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		return nil, err
 	}
 	in, err = spawn.Start(&spawn.Options{
-		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: s, SpecJSON: specJSON,
+		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: s,
 		NoPivot: o.NoPivot, ExtraFiles: extra,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Fifo:      fifo,

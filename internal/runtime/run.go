@@ -46,6 +46,10 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 			r.delete(c.ID, true, c)
 		}
 	}
+	if !o.Detach && cr.Init.Console != nil {
+		// The size of our terminal, before the process can ask for it.
+		resizeFromStdin(cr.Init.Console)
+	}
 	if err := r.start(c.ID, c); err != nil {
 		if !o.Detach {
 			cr.Init.Kill()

@@ -1,7 +1,6 @@
 package security
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -37,29 +36,6 @@ func RlimitTypes() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// ApplyRlimits sets process.rlimits on the calling process with prlimit(2).
-// Resource limits belong to the process and survive execve. Raising a hard
-// limit needs CAP_SYS_RESOURCE, so call it before capabilities are dropped.
-func ApplyRlimits(rl []specs.POSIXRlimit) error {
-	for i, r := range rl {
-		field := fmt.Sprintf("process.rlimits[%d]", i)
-		res, old, err := checkRlimit(field, r)
-		if err != nil {
-			return err
-		}
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
-			if errors.Is(err, unix.EPERM) && r.Hard > old.Max {
-				return fmt.Errorf("%s: raising the %s hard limit from %s to %d needs CAP_SYS_RESOURCE: %w "+
-					"(this host's bounding set may lack CAP_SYS_RESOURCE; lower %s.hard to at most %s)",
-					field, r.Type, limitString(old.Max), r.Hard, err, field, limitString(old.Max))
-			}
-			return fmt.Errorf("%s: setting %s to soft %d, hard %d: %w", field, r.Type, r.Soft, r.Hard, err)
-		}
-	}
-	return nil
 }
 
 func limitString(v uint64) string {

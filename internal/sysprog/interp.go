@@ -46,23 +46,27 @@ func resetSignals() {
 //go:nosplit
 //go:norace
 func (p *Program) runChild() {
-	i := p.run(0, len(p.ops))
+	i := p.run(0, flagGoOnly)
 	if i < len(p.ops) {
 		p.die(i, syscall.ENOSYS) // a stage: the compiler should have chosen the Go runner
 	}
 	p.die(len(p.ops), syscall.ENOEXEC) // the program ended without an execve
 }
 
-// run runs ops [from, to) and returns the index of the first stage op
-// (to when there is none). A failing op reports and exits.
+// run runs the ops from index from on, but those flagged skip, and
+// returns the index of the first stage op (len(p.ops) when there is
+// none). A failing op reports and exits.
 //
 //go:nosplit
 //go:norace
-func (p *Program) run(from, to int) int {
+func (p *Program) run(from int, skip uint8) int {
 	ops := p.ops
 	regs := p.regs
-	for i := from; i < to; i++ {
+	for i := from; i < len(ops); i++ {
 		o := &ops[i]
+		if o.flags&skip != 0 {
+			continue
+		}
 		if o.nr == opStage {
 			return i
 		}
@@ -96,7 +100,7 @@ func (p *Program) run(from, to int) int {
 		}
 		i += skip
 	}
-	return to
+	return len(ops)
 }
 
 // at is the memory an op's memory argument points at.
@@ -186,6 +190,11 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		}
 	case opCloexecFrom:
 		return 0, p.cloexecFrom(o, a), 0
+	case opOrBytes:
+		for i := uintptr(0); i < a[2]; i++ {
+			*(*byte)(unsafe.Add(p.at(o.args[0]), i)) |= *(*byte)(unsafe.Add(p.at(o.args[1]), i))
+		}
+		return 0, 0, 0
 	case opResetSignals:
 		resetSignals()
 		return 0, 0, 0

@@ -14,7 +14,7 @@ import (
 // the Go runner is this binary on this machine.
 //
 //	"hako-sysprog 1\n"
-//	syncFD, nregs, goSkip[0], goSkip[1], len(needsGo), needsGo
+//	syncFD, nregs, len(needsGo), needsGo
 //	len(ops), each: nr (8), out (1), flags (1), ok[0..1] (4 each), 6 × (kind (1), val (8))
 //	len(mem), mem
 //	len(relocs), each offset (4)
@@ -33,7 +33,7 @@ func (p *Program) Marshal() []byte {
 	ne := binary.NativeEndian
 	b := make([]byte, 0, len(wireMagic)+64+len(p.ops)*70+len(p.mem)+4*len(p.relocs))
 	b = append(b, wireMagic...)
-	for _, v := range []int{p.syncFD, p.nregs, p.goSkip[0], p.goSkip[1], len(p.needsGo)} {
+	for _, v := range []int{p.syncFD, p.nregs, len(p.needsGo)} {
 		b = ne.AppendUint32(b, uint32(int32(v)))
 	}
 	b = append(b, p.needsGo...)
@@ -90,7 +90,6 @@ func Unmarshal(b []byte) (*Program, error) {
 	}
 	p := &Program{}
 	p.syncFD, p.nregs = r.i32(), r.i32()
-	p.goSkip = [2]int{r.i32(), r.i32()}
 	p.needsGo = string(r.take(r.i32()))
 	n := int(r.u32())
 	if r.err != nil || n > len(r.b)/70 || p.nregs < 0 || p.nregs > MaxRegs {
@@ -158,9 +157,6 @@ func (p *Program) check() error {
 		if *(*uintptr)(unsafe.Pointer(&p.mem[slot])) >= size {
 			return fmt.Errorf("%w: pointer out of range", errWire)
 		}
-	}
-	if p.goSkip[0] > p.goSkip[1] || p.goSkip[1] > len(p.ops) || (p.goSkip[0] < 0 && p.goSkip[0] != -1) {
-		return fmt.Errorf("%w: skipped range", errWire)
 	}
 	return nil
 }

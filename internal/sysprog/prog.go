@@ -56,11 +56,14 @@ const (
 	opCloexecFrom                    // mark every fd >= a0 close-on-exec: close_range, else fcntl per open fd
 	opStage                          // a stage of the Go runner (a0: its id); the raw child cannot run it
 	opResetSignals                   // default handlers for every signal the runtime handles, none blocked
+	opOrBytes                        // OR the a2 bytes at a1 into the memory at a0
 )
 
 // Op flags.
 const (
-	flagAnyErr uint8 = 1 << iota // every errno counts as success (out is then 0)
+	flagAnyErr  uint8 = 1 << iota // every errno counts as success (out is then 0)
+	flagRawOnly                   // only the raw child runs it
+	flagGoOnly                    // only the Go runner runs it
 )
 
 type op struct {
@@ -92,9 +95,6 @@ type Program struct {
 	nregs  int
 	syncFD int // the child's end of the socket to the parent
 
-	// goSkip is a range of ops the Go runner does not run: it enters
-	// namespaces joined by path before it starts.
-	goSkip [2]int
 	// needsGo is why a stage needs the Go runner ("" when none does).
 	needsGo string
 
@@ -144,7 +144,7 @@ const initialOps = 512
 // child inherits from the parent).
 func New(syncFD int) *Program {
 	return &Program{ops: make([]op, 0, initialOps), fails: make([]Fail, 0, initialOps),
-		mem: make([]byte, 0, 16<<10), syncFD: syncFD, goSkip: [2]int{-1, -1}}
+		mem: make([]byte, 0, 16<<10), syncFD: syncFD}
 }
 
 // Len is the number of ops so far.
@@ -345,6 +345,12 @@ func (p *Program) FindExec(fail Fail, paths []string) Reg {
 	return out
 }
 
+// OrInto makes the runner OR the bytes of src into dst's memory at off
+// (say, a flag into what an earlier ioctl read there).
+func (p *Program) OrInto(dst Arg, off int, src []byte) {
+	p.add(opOrBytes, 0, nil, []Arg{mem(dst.val + uintptr(off)), p.Bytes(src), Imm(len(src))})
+}
+
 // ResetSignals gives every signal the Go runtime handles its default
 // action back and unblocks every signal, as the process must start.
 func (p *Program) ResetSignals() { p.add(opResetSignals, 0, nil, nil) }
@@ -372,9 +378,22 @@ func (p *Program) Stage(why string, id int, args ...Arg) {
 // NeedsGo says why the program needs the Go runner ("" if it does not).
 func (p *Program) NeedsGo() string { return p.needsGo }
 
-// SkipForGo marks the ops from from to the end as ones the Go runner does
-// not run (it entered the namespaces they join before it started).
-func (p *Program) SkipForGo(from int) { p.goSkip = [2]int{from, len(p.ops)} }
+// OnlyRaw marks the ops from index from to the last as the raw child's
+// only: the Go runner does not run them (say, it entered the namespaces
+// they join before it started).
+func (p *Program) OnlyRaw(from int) {
+	for i := from; i < len(p.ops); i++ {
+		p.ops[i].flags |= flagRawOnly
+	}
+}
+
+// OnlyGo marks the ops from index from to the last as the Go runner's
+// only.
+func (p *Program) OnlyGo(from int) {
+	for i := from; i < len(p.ops); i++ {
+		p.ops[i].flags |= flagGoOnly
+	}
+}
 
 // Error is an op's failure as reported by the child.
 type Error struct {

@@ -34,7 +34,7 @@ type StageFunc func(id int, args StageArgs) error
 // no_new_privs, the seccomp filter and the cgroup namespace are the
 // thread's, and the thread that sets them is the one that executes), with
 // every signal blocked while ops run, as in the raw child. It skips the
-// ops the program marked (see [Program.SkipForGo]). At each stage it calls
+// ops the program marked as the raw child's ([Program.OnlyRaw]). At each stage it calls
 // stage, with signals unblocked, and goes on; when stage fails it reports
 // the error to the parent (a text record, with its errno) and exits. A
 // failing op reports and exits as in the raw child. Run does not return:
@@ -48,19 +48,11 @@ func (p *Program) Run(stage StageFunc) {
 	}
 	i := 0
 	for i < len(p.ops) {
-		to := len(p.ops)
-		if i < p.goSkip[0] {
-			to = p.goSkip[0]
-		}
 		unix.PthreadSigmask(unix.SIG_SETMASK, &all, &old)
-		at := p.run(i, to)
+		at := p.run(i, flagRawOnly)
 		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
-		switch {
-		case at == p.goSkip[0]:
-			i = p.goSkip[1]
-			continue
-		case at >= len(p.ops):
-			p.die(len(p.ops), syscall.ENOEXEC)
+		if at >= len(p.ops) {
+			break
 		}
 		o := &p.ops[at]
 		args := make([]uintptr, 5)
@@ -77,7 +69,8 @@ func (p *Program) Run(stage StageFunc) {
 		if err := stage(int(o.args[0].val), StageArgs{p: p, args: args}); err != nil {
 			var errno syscall.Errno
 			errors.As(err, &errno)
-			if _, err := unix.SendmsgN(p.syncFD, TextRecord(err.Error(), errno), nil, nil, unix.MSG_NOSIGNAL); err != nil {
+			if _, serr := unix.SendmsgN(p.syncFD, TextRecord(err.Error(), errno), nil, nil, unix.MSG_NOSIGNAL); serr != nil {
+				// The parent no longer listens (after create returned).
 				os.Stderr.WriteString("hako: container setup failed after its runtime exited: " + err.Error() + "\n")
 			}
 			os.Exit(1)

@@ -99,7 +99,7 @@ func TestGoRunnerRunsTheSameProgram(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := Trampoline(int(child.Fd()), -1, KeepSession, nil)
+		tr, err := Trampoline(int(child.Fd()), TrampolineOptions{Fifo: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,7 @@ func start(t *testing.T, build func(p *Program, tramp int)) *started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := Trampoline(int(child.Fd()), -1, KeepSession, nil)
+	tr, err := Trampoline(int(child.Fd()), TrampolineOptions{Fifo: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestSpawnThrough(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := Trampoline(int(child.Fd()), -1, NewSession, nil)
+		tr, err := Trampoline(int(child.Fd()), TrampolineOptions{Fifo: -1, Session: NewSession})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,8 @@ import (
 // reopen it for writing. Through the trampoline, /proc/self/exe is a sealed
 // memfd from the moment the container could run anything: nothing on the
 // host, and nothing writable.
-func trampolineCode(sync, fifo int32, session Session, sc *TrampolineSeccomp, addr func(off int) uint64) (code, data []byte) {
+func trampolineCode(sync int32, o TrampolineOptions, addr func(off int) uint64) (code, data []byte) {
+	fifo, session, sc := int32(o.Fifo), o.Session, o.Seccomp
 	le := binary.LittleEndian
 	imm32 := func(b []byte, v int32) []byte { return le.AppendUint32(b, uint32(v)) }
 	imm64 := func(b []byte, v uint64) []byte { return le.AppendUint64(b, v) }
@@ -92,12 +93,14 @@ func trampolineCode(sync, fifo int32, session Session, sc *TrampolineSeccomp, ad
 	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00) // mov edx, FD_CLOEXEC
 	c = append(c, 0xb8, 0x48, 0x00, 0x00, 0x00) // mov eax, SYS_fcntl (72)
 	c = append(c, 0x0f, 0x05)                   // syscall
-	c = imm32(append(c, 0xbf), sync)            // mov edi, sync
-	c = imm64(append(c, 0x48, 0xbe), addr(0))   // mov rsi, &"R"
-	c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00) // mov edx, 1
-	c = append(c, 0xb8, 0x01, 0x00, 0x00, 0x00) // mov eax, SYS_write (1)
-	c = append(c, 0x0f, 0x05)                   // syscall
-	jsFail()
+	if !o.Silent {
+		c = imm32(append(c, 0xbf), sync)            // mov edi, sync
+		c = imm64(append(c, 0x48, 0xbe), addr(0))   // mov rsi, &"R"
+		c = append(c, 0xba, 0x01, 0x00, 0x00, 0x00) // mov edx, 1
+		c = append(c, 0xb8, 0x01, 0x00, 0x00, 0x00) // mov eax, SYS_write (1)
+		c = append(c, 0x0f, 0x05)                   // syscall
+		jsFail()
+	}
 	if fifo >= 0 {
 		c = imm64(append(c, 0x48, 0xbf), addr(fifoPath)) // mov rdi, &"/proc/self/fd/N"
 		c = append(c, 0xbe, 0x01, 0x00, 0x08, 0x00)      // mov esi, O_WRONLY|O_CLOEXEC
@@ -147,13 +150,13 @@ func trampolineCode(sync, fifo int32, session Session, sc *TrampolineSeccomp, ad
 
 // trampolineELF wraps the code in a minimal static ELF executable: the ELF
 // header, one PT_LOAD program header (read + execute) and the code.
-func trampolineELF(sync, fifo int32, session Session, sc *TrampolineSeccomp) []byte {
+func trampolineELF(sync int32, o TrampolineOptions) []byte {
 	const base, ehsize, phsize = 0x400000, 64, 56
 	// The data follows the code; its address depends on the code's
 	// length, which does not depend on the addresses.
-	code, _ := trampolineCode(sync, fifo, session, sc, func(int) uint64 { return 0 })
+	code, _ := trampolineCode(sync, o, func(int) uint64 { return 0 })
 	dataAt := uint64(base+ehsize+phsize+len(code)+7) &^ 7
-	code, data := trampolineCode(sync, fifo, session, sc, func(off int) uint64 { return dataAt + uint64(off) })
+	code, data := trampolineCode(sync, o, func(off int) uint64 { return dataAt + uint64(off) })
 	for uint64(base+ehsize+phsize+len(code)) < dataAt {
 		code = append(code, 0xcc) // int3: padding up to the aligned data
 	}
@@ -201,10 +204,19 @@ type TrampolineSeccomp struct {
 	Flags  uint
 }
 
+// TrampolineOptions say what a trampoline does besides its execve.
+type TrampolineOptions struct {
+	Fifo    int                // the exec fifo to wait on; -1 for none
+	Session Session            // what it does about the session, first
+	Seccomp *TrampolineSeccomp // what it loads last; nil for none
+	// Silent: it does not report ready ('R'): the runner did, before it
+	// waited for start itself.
+	Silent bool
+}
+
 // Trampoline returns a sealed, executable memfd holding the trampoline for
-// report socket sync and exec fifo fifo (-1: none), doing session first
-// and loading sc (nil: none) last.
-func Trampoline(sync, fifo int, session Session, sc *TrampolineSeccomp) (*os.File, error) {
+// report socket sync.
+func Trampoline(sync int, o TrampolineOptions) (*os.File, error) {
 	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable even where vm.memfd_noexec asks otherwise
 	mfd, err := unix.MemfdCreate("hako-exec", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|mfdExec)
 	if err == unix.EINVAL {
@@ -214,7 +226,7 @@ func Trampoline(sync, fifo int, session Session, sc *TrampolineSeccomp) (*os.Fil
 		return nil, fmt.Errorf("memfd_create for the exec trampoline: %w", err)
 	}
 	f := os.NewFile(uintptr(mfd), "hako-exec")
-	if _, err := f.Write(trampolineELF(int32(sync), int32(fifo), session, sc)); err != nil {
+	if _, err := f.Write(trampolineELF(int32(sync), o)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("writing the exec trampoline: %w", err)
 	}

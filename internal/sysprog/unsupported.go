@@ -29,7 +29,15 @@ type TrampolineSeccomp struct {
 	Flags  uint
 }
 
-func Trampoline(sync, fifo int, session Session, sc *TrampolineSeccomp) (*os.File, error) {
+// TrampolineOptions say what a trampoline does; unused here.
+type TrampolineOptions struct {
+	Fifo    int
+	Session Session
+	Seccomp *TrampolineSeccomp
+	Silent  bool
+}
+
+func Trampoline(sync int, o TrampolineOptions) (*os.File, error) {
 	return nil, errUnsupported
 }
 

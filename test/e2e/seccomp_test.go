@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,4 +130,56 @@ func TestSeccompErrorsAndWarnings(t *testing.T) {
 	if r = e.run("run", "--bundle", b, "warned"); !warned(r) {
 		t.Errorf("run with an unknown name, from the cache: %s", r)
 	}
+}
+
+// allowlistWithout is a deny-by-default (EPERM) profile that allows what a
+// busybox shell needs and a container engine's default profile allows,
+// but not the names in deny: older engine profiles and the OCI validation
+// suite's default profile have no close_range.
+func allowlistWithout(deny ...string) *specs.LinuxSeccomp {
+	names := []string{"access", "arch_prctl", "brk", "capget", "capset", "chdir", "clone", "clone3", "close", "dup", "dup2", "dup3",
+		"execve", "execveat", "exit", "exit_group", "faccessat", "faccessat2", "fchdir", "fcntl", "fstat", "futex", "getcwd", "getdents64",
+		"getegid", "geteuid", "getgid", "getpgrp", "getpid", "getppid", "getrlimit", "gettid", "getuid", "ioctl", "lseek", "mmap", "mprotect",
+		"munmap", "newfstatat", "open", "openat", "pipe", "pipe2", "prctl", "prlimit64", "read", "readlink", "rt_sigaction", "rt_sigprocmask",
+		"rt_sigreturn", "sendmsg", "sendto", "set_robust_list", "set_tid_address", "setgid", "setgroups", "setpgid", "setresgid", "setresuid",
+		"setsid", "setuid", "stat", "statx", "umask", "uname", "wait4", "write", "writev", "seccomp", "rseq", "getrandom", "lstat", "close_range",
+		// what a Go runtime calls (the Go runner's thread runs under the filter until its execve)
+		"nanosleep", "clock_nanosleep", "clock_gettime", "sched_yield", "madvise", "sigaltstack", "tgkill", "mincore", "epoll_create1",
+		"epoll_ctl", "epoll_pwait", "eventfd2", "sched_getaffinity", "socket", "connect", "recvmsg", "recvfrom", "kill", "pidfd_open", "waitid"}
+	var allowed []string
+	for _, n := range names {
+		if !slices.Contains(deny, n) {
+			allowed = append(allowed, n)
+		}
+	}
+	return &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+		Syscalls:      []specs.LinuxSyscall{{Names: allowed, Action: specs.ActAllow}},
+	}
+}
+
+// A profile without close_range runs on both runners, with and without
+// no_new_privs, for the container's process and an exec'd one: hako marks
+// inherited fds close-on-exec before it loads the filter (it used to fail
+// every such container with "closing inherited fds: operation not
+// permitted").
+func TestSeccompWithoutCloseRange(t *testing.T) {
+	forRunners(t, func(t *testing.T, e *env) {
+		for _, nnp := range []bool{true, false} {
+			b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+				s.Linux.Seccomp = allowlistWithout("close_range")
+				s.Process.NoNewPrivileges = nnp
+			})
+			id := "nocr"
+			if r := e.run("run", "-d", "--bundle", b, id); r.code != 0 {
+				t.Fatalf("noNewPrivileges %v: run: %s", nnp, r)
+			}
+			pid := e.state(id).Pid
+			if r := e.run("exec", id, "sh", "-c", "ls /proc/self/fd | wc -l"); r.code != 0 || strings.TrimSpace(r.stdout) != "4" {
+				t.Errorf("noNewPrivileges %v: exec: %s (want 4 fds: 0, 1, 2 and ls's own)", nnp, r)
+			}
+			e.deleteAndReap(id, pid)
+		}
+	})
 }
