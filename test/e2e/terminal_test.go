@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,17 +56,32 @@ func receiveMaster(t *testing.T) (*runc.Socket, <-chan console.Console) {
 
 // converse reads everything the container writes to the pty until it
 // closes, after writing input once the prompt (the size line) appeared.
+// When the prompt has not come after 10 seconds (a wrong size, say), the
+// input is written anyway: the script, blocked in read, then ends and
+// closes the pty, so the test reports what it printed instead of hanging
+// in a read of the master, which no deadline interrupts.
 func converse(t *testing.T, master console.Console, input string) string {
 	t.Helper()
 	var out bytes.Buffer
 	buf := make([]byte, 4096)
+	var once sync.Once
+	send := func() (err error) {
+		once.Do(func() { _, err = master.Write([]byte(input + "\n")) })
+		return err
+	}
+	unprompted := time.AfterFunc(10*time.Second, func() {
+		if err := send(); err != nil {
+			t.Errorf("writing to the pty master without a prompt: %v", err)
+		}
+	})
+	defer unprompted.Stop()
 	sent := false
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		n, err := master.Read(buf)
 		out.Write(buf[:n])
 		if !sent && strings.Contains(out.String(), "37 101") {
-			if _, err := master.Write([]byte(input + "\n")); err != nil {
+			if err := send(); err != nil {
 				t.Fatalf("writing to the pty master: %v", err)
 			}
 			sent = true
