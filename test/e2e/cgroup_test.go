@@ -42,8 +42,9 @@ func readTrim(t *testing.T, path string) string {
 
 // linux.resources memory and pids limits land in the container's cgroups
 // on the host, the pids limit bites inside, and delete removes them.
-func TestCgroupResources(t *testing.T) {
-	e := newEnv(t)
+func TestCgroupResources(t *testing.T) { forRunners(t, testCgroupResources) }
+
+func testCgroupResources(t *testing.T, e *env) {
 	mem, pids := int64(64<<20), int64(8)
 	limit := func(s *specs.Spec) {
 		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &mem}
@@ -56,7 +57,7 @@ func TestCgroupResources(t *testing.T) {
 	}
 	b := e.bundle([]string{"sh", "-c", "sleep 1000 & wait"}, limit)
 	se := tempFile(t)
-	cmd := e.runCmd("run", "-d", "--bundle", b, "limits")
+	cmd := e.command("run", "-d", "--bundle", b, "limits")
 	cmd.Stdout, cmd.Stderr = tempFile(t), se
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("run -d: %v: %s", err, readAll(se))
@@ -85,9 +86,11 @@ func TestCgroupResources(t *testing.T) {
 // namespace the init's death would leave its children running, so only
 // --all can stop them; with one, TERM to the init alone (PID 1, no
 // handler) does nothing while --all ends everything.
-func TestKillAll(t *testing.T) {
-	e := newEnv(t)
+func TestKillAll(t *testing.T) { forRunners(t, testKillAll) }
+
+func testKillAll(t *testing.T, e *env) {
 	t.Run("host pid namespace", func(t *testing.T) {
+		e := e.on(t)
 		b := e.bundle([]string{"sh", "-c", "sleep 1000 & sleep 1000 & wait"}, func(s *specs.Spec) {
 			withoutNS(s, specs.PIDNamespace)
 		})
@@ -115,6 +118,7 @@ func TestKillAll(t *testing.T) {
 		}
 	})
 	t.Run("own pid namespace", func(t *testing.T) {
+		e := e.on(t)
 		b := e.bundle([]string{"sh", "-c", "sleep 1000 & wait"}, nil)
 		e.must("run", "-d", "--bundle", b, "killall2")
 		pid := e.state("killall2").Pid

@@ -14,8 +14,9 @@ import (
 
 // --log FILE --log-format json: a failing command writes one runc-style
 // line whose msg is the error the user sees on stderr.
-func TestJSONLogOfFailure(t *testing.T) {
-	e := newEnv(t)
+func TestJSONLogOfFailure(t *testing.T) { forRunners(t, testJSONLogOfFailure) }
+
+func testJSONLogOfFailure(t *testing.T, e *env) {
 	logFile := filepath.Join(t.TempDir(), "hako.log")
 	b := e.bundle([]string{"true"}, nil)
 	e.must("create", "--bundle", b, "logged")
@@ -54,7 +55,8 @@ func TestJSONLogOfFailure(t *testing.T) {
 	}
 }
 
-// The text log format is runc's: time="…" level=error msg="…".
+// The text log format is runc's: time="…" level=error msg="…". One
+// runner: no container is started.
 func TestTextLogOfFailure(t *testing.T) {
 	e := newEnv(t)
 	logFile := filepath.Join(t.TempDir(), "hako.log")
@@ -69,7 +71,8 @@ func TestTextLogOfFailure(t *testing.T) {
 	}
 }
 
-// hako --version names hako's version and the runtime-spec version.
+// hako --version names hako's version and the runtime-spec version (one
+// runner: no container is started).
 func TestVersion(t *testing.T) {
 	e := newEnv(t)
 	out := e.must("--version")

@@ -17,9 +17,12 @@ import (
 // containerd drives hako exactly as it drives runc: its runc shim (v2) is
 // told to use hako as the runc binary. This is the real client contract:
 // create with a console/pid file and --log JSON, start, state, exec with
-// --process, ps, pause, resume, kill, delete.
-func TestContainerdDrivesHako(t *testing.T) {
-	e := newEnv(t)
+// --process, ps, pause, resume, kill, delete. The runner reaches hako
+// through containerd's environment, which the shim inherits and passes on
+// to every runtime command it runs.
+func TestContainerdDrivesHako(t *testing.T) { forRunners(t, testContainerdDrivesHako) }
+
+func testContainerdDrivesHako(t *testing.T, e *env) {
 	for _, bin := range []string{"containerd", "ctr", "containerd-shim-runc-v2"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("%s not installed (apt-get install containerd)", bin)
@@ -32,6 +35,7 @@ func TestContainerdDrivesHako(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644)
 	var dlog bytes.Buffer
 	daemon := exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
+	daemon.Env = append(os.Environ(), "HAKO_INIT="+e.runner)
 	daemon.Stdout, daemon.Stderr = &dlog, &dlog
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)

@@ -48,16 +48,10 @@ import (
 // not hako; and the Go init (HAKO_INIT=go, used for user namespaces,
 // terminals and other cases the program does not express), which runs
 // from a read-only mount of hako.
-func TestHostBinaryNotWritableFromContainer(t *testing.T) {
-	t.Run("setup-program", func(t *testing.T) { testExeAttack(t, false) })
-	t.Run("go-init", func(t *testing.T) {
-		t.Setenv("HAKO_INIT", "go")
-		testExeAttack(t, true)
-	})
-}
+func TestHostBinaryNotWritableFromContainer(t *testing.T) { forRunners(t, testExeAttack) }
 
-func testExeAttack(t *testing.T, goInit bool) {
-	e := newEnv(t)
+func testExeAttack(t *testing.T, e *env) {
+	goInit := e.runner == "go"
 	before := fileHash(t, e.bin)
 	attacker := buildExeAttack(t)
 
@@ -76,7 +70,7 @@ func testExeAttack(t *testing.T, goInit bool) {
 		t.Fatal(err)
 	}
 	full, fullR := fullPipe(t)
-	create := exec.Command(e.bin, "--root", e.root, "create", "--bundle", a, "victim")
+	create := e.command("create", "--bundle", a, "victim")
 	stderr := tempFile(t)
 	create.Stdout, create.Stderr = full, stderr
 	if err := create.Run(); err != nil {
@@ -323,56 +317,50 @@ func allCaps(t *testing.T) []string {
 // exits 127: hako never runs in the container. Through the Go init it is
 // hako from the read-only mount, blocked on a full pipe, and opening its
 // /proc/PID/exe for writing is refused. The host binary stays unchanged.
-func TestExecHostBinaryNotWritable(t *testing.T) {
-	for _, init := range []string{"setup-program", "go"} {
-		t.Run(init, func(t *testing.T) {
-			goInit := init == "go"
-			if goInit {
-				t.Setenv("HAKO_INIT", "go")
-			}
-			e := newEnv(t)
-			before := fileHash(t, e.bin)
-			b := e.bundle([]string{"sleep", "1000"}, nil)
-			if err := os.WriteFile(filepath.Join(b, "rootfs", "evil"), []byte("#!/proc/self/exe --help\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			e.must("run", "-d", "--bundle", b, "execvictim")
-			pid := e.state("execvictim").Pid
-			defer e.deleteAndReap("execvictim", pid)
+func TestExecHostBinaryNotWritable(t *testing.T) { forRunners(t, testExecHostBinaryNotWritable) }
 
-			full, fullR := fullPipe(t)
-			pidFile := filepath.Join(t.TempDir(), "exec.pid")
-			cmd := e.runCmd("exec", "--detach", "--pid-file", pidFile, "execvictim", "/evil")
-			stderr := tempFile(t)
-			cmd.Stdout, cmd.Stderr = full, stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("hako exec: %v: %s", err, readAll(stderr))
-			}
-			full.Close()
-			pb, _ := os.ReadFile(pidFile)
-			epid, _ := strconv.Atoi(string(pb))
-			if goInit {
-				cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(epid) + "/cmdline")
-				if !bytes.HasPrefix(cmdline, []byte("/proc/self/exe\x00")) {
-					t.Fatalf("the exec'd process is not hako run as the script's interpreter: cmdline %q", cmdline)
-				}
-				expectRefused(t, "host, exec'd #!/proc/self/exe process", "/proc/"+strconv.Itoa(epid)+"/exe")
-				go io.Copy(io.Discard, fullR)
-			} else if l, err := os.Readlink("/proc/" + strconv.Itoa(epid) + "/exe"); err == nil && !strings.HasPrefix(l, "/memfd:") {
-				// Only the trampoline may run (or the process is gone).
-				t.Errorf("the exec'd \"#!/proc/self/exe\" process runs %s", l)
-				go io.Copy(io.Discard, fullR)
-			}
-			var ws unix.WaitStatus
-			if _, err := unix.Wait4(epid, &ws, 0, nil); err != nil {
-				t.Fatalf("waiting for pid %d: %v", epid, err)
-			}
-			if !goInit && ws.ExitStatus() != 127 {
-				t.Errorf("with the setup program, the exec'd \"#!/proc/self/exe\" exited %v, want 127 (the trampoline refusing, not hako running)", ws)
-			}
-			if after := fileHash(t, e.bin); after != before {
-				t.Fatalf("the host's hako binary %s was changed from inside a container", e.bin)
-			}
-		})
+func testExecHostBinaryNotWritable(t *testing.T, e *env) {
+	goInit := e.runner == "go"
+	before := fileHash(t, e.bin)
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	if err := os.WriteFile(filepath.Join(b, "rootfs", "evil"), []byte("#!/proc/self/exe --help\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.must("run", "-d", "--bundle", b, "execvictim")
+	pid := e.state("execvictim").Pid
+	defer e.deleteAndReap("execvictim", pid)
+
+	full, fullR := fullPipe(t)
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	cmd := e.command("exec", "--detach", "--pid-file", pidFile, "execvictim", "/evil")
+	stderr := tempFile(t)
+	cmd.Stdout, cmd.Stderr = full, stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("hako exec: %v: %s", err, readAll(stderr))
+	}
+	full.Close()
+	pb, _ := os.ReadFile(pidFile)
+	epid, _ := strconv.Atoi(string(pb))
+	if goInit {
+		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(epid) + "/cmdline")
+		if !bytes.HasPrefix(cmdline, []byte("/proc/self/exe\x00")) {
+			t.Fatalf("the exec'd process is not hako run as the script's interpreter: cmdline %q", cmdline)
+		}
+		expectRefused(t, "host, exec'd #!/proc/self/exe process", "/proc/"+strconv.Itoa(epid)+"/exe")
+		go io.Copy(io.Discard, fullR)
+	} else if l, err := os.Readlink("/proc/" + strconv.Itoa(epid) + "/exe"); err == nil && !strings.HasPrefix(l, "/memfd:") {
+		// Only the trampoline may run (or the process is gone).
+		t.Errorf("the exec'd \"#!/proc/self/exe\" process runs %s", l)
+		go io.Copy(io.Discard, fullR)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(epid, &ws, 0, nil); err != nil {
+		t.Fatalf("waiting for pid %d: %v", epid, err)
+	}
+	if !goInit && ws.ExitStatus() != 127 {
+		t.Errorf("with the setup program, the exec'd \"#!/proc/self/exe\" exited %v, want 127 (the trampoline refusing, not hako running)", ws)
+	}
+	if after := fileHash(t, e.bin); after != before {
+		t.Fatalf("the host's hako binary %s was changed from inside a container", e.bin)
 	}
 }

@@ -12,7 +12,10 @@ import (
 // CVE-2021-30465 class: an image whose directories are symlinks pointing at
 // the host must not redirect a configured mount onto the host.
 func TestMountDestinationSymlinkStaysInRootfs(t *testing.T) {
-	e := newEnv(t)
+	forRunners(t, testMountDestinationSymlinkStaysInRootfs)
+}
+
+func testMountDestinationSymlinkStaysInRootfs(t *testing.T, e *env) {
 	hostDir := t.TempDir() // stands for a host directory the image aims at
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "payload"), []byte("x"), 0o644)
@@ -42,8 +45,9 @@ func TestMountDestinationSymlinkStaysInRootfs(t *testing.T) {
 // CVE-2019-19921 class: /proc in the image is a symlink, so mounting procfs
 // "at /proc" would land elsewhere and masked paths would not mask. hako
 // must refuse.
-func TestProcAsSymlinkIsRefused(t *testing.T) {
-	e := newEnv(t)
+func TestProcAsSymlinkIsRefused(t *testing.T) { forRunners(t, testProcAsSymlinkIsRefused) }
+
+func testProcAsSymlinkIsRefused(t *testing.T, e *env) {
 	b := e.bundle([]string{"true"}, nil)
 	os.RemoveAll(filepath.Join(b, "rootfs", "proc"))
 	os.MkdirAll(filepath.Join(b, "rootfs", "evil"), 0o755)
@@ -60,8 +64,9 @@ func TestProcAsSymlinkIsRefused(t *testing.T) {
 }
 
 // Masked paths hide host information even from root in the container.
-func TestMaskedPathsAreMasked(t *testing.T) {
-	e := newEnv(t)
+func TestMaskedPathsAreMasked(t *testing.T) { forRunners(t, testMaskedPathsAreMasked) }
+
+func testMaskedPathsAreMasked(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", "wc -c < /proc/keys; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname && echo WROTE"}, nil)
 	r := e.run("run", "--bundle", b, "masked")
 	f := strings.Fields(r.stdout)

@@ -10,8 +10,9 @@ import (
 // A create killed before it saved its state leaves a directory (and maybe
 // a cgroup) without state.json. hako names it, refuses to reuse the id, and
 // `delete --force` removes it all.
-func TestInterruptedCreateDebris(t *testing.T) {
-	e := newEnv(t)
+func TestInterruptedCreateDebris(t *testing.T) { forRunners(t, testInterruptedCreateDebris) }
+
+func testInterruptedCreateDebris(t *testing.T, e *env) {
 	id := "debris"
 	os.MkdirAll(filepath.Join(e.root, id), 0o711)
 	cg := filepath.Join("/sys/fs/cgroup/pids/hako", id)

@@ -14,8 +14,9 @@ import (
 
 // Each case breaks one thing; hako must exit non-zero with a message that
 // names the object and leave nothing behind.
-func TestErrorsTeachAndLeaveNothing(t *testing.T) {
-	e := newEnv(t)
+func TestErrorsTeachAndLeaveNothing(t *testing.T) { forRunners(t, testErrorsTeachAndLeaveNothing) }
+
+func testErrorsTeachAndLeaveNothing(t *testing.T, e *env) {
 	cases := []struct {
 		name  string
 		setup func(t *testing.T) string // returns the bundle
@@ -63,6 +64,7 @@ func TestErrorsTeachAndLeaveNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			e := e.on(t)
 			b := c.setup(t)
 			before := mountinfo(t)
 			r := e.run("run", "--bundle", b, c.id)
@@ -87,8 +89,9 @@ func TestErrorsTeachAndLeaveNothing(t *testing.T) {
 	}
 }
 
-func TestExistingIDIsRefused(t *testing.T) {
-	e := newEnv(t)
+func TestExistingIDIsRefused(t *testing.T) { forRunners(t, testExistingIDIsRefused) }
+
+func testExistingIDIsRefused(t *testing.T, e *env) {
 	b := e.bundle([]string{"sleep", "1000"}, nil)
 	e.must("create", "--bundle", b, "dup")
 	pid := e.state("dup").Pid
@@ -102,6 +105,8 @@ func TestExistingIDIsRefused(t *testing.T) {
 	}
 }
 
+// One runner: hako refuses a caller that is not root before it chooses a
+// runner.
 func TestNotRootIsRefused(t *testing.T) {
 	e := newEnv(t)
 	b := e.bundle([]string{"true"}, nil)
@@ -122,8 +127,9 @@ func TestNotRootIsRefused(t *testing.T) {
 	}
 }
 
-func TestStartOnlyCreated(t *testing.T) {
-	e := newEnv(t)
+func TestStartOnlyCreated(t *testing.T) { forRunners(t, testStartOnlyCreated) }
+
+func testStartOnlyCreated(t *testing.T, e *env) {
 	if r := e.run("start", "ghost"); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
 		t.Fatalf("start of unknown container: %s", r)
 	}

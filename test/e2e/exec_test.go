@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,19 +16,9 @@ import (
 // setup program (the default: forked in the container's namespaces,
 // executed through the trampoline) and the Go init (HAKO_INIT=go, as for
 // a terminal).
-func TestExec(t *testing.T) {
-	for _, init := range []string{"setup-program", "go"} {
-		t.Run(init, func(t *testing.T) {
-			if init == "go" {
-				t.Setenv("HAKO_INIT", "go")
-			}
-			testExec(t)
-		})
-	}
-}
+func TestExec(t *testing.T) { forRunners(t, testExec) }
 
-func testExec(t *testing.T) {
-	e := newEnv(t)
+func testExec(t *testing.T, e *env) {
 	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
 		s.Process.Env = append(s.Process.Env, "FROM_CONFIG=yes")
 	})
@@ -96,15 +85,16 @@ func lineWith(s, sub string) string {
 
 // A foreground exec forwards the signals it receives to the process it
 // runs (internal/sigfwd, as run does).
-func TestExecForwardsSignals(t *testing.T) {
-	e := newEnv(t)
+func TestExecForwardsSignals(t *testing.T) { forRunners(t, testExecForwardsSignals) }
+
+func testExecForwardsSignals(t *testing.T, e *env) {
 	b := e.bundle([]string{"sleep", "1000"}, nil)
 	e.must("run", "-d", "--bundle", b, "exsig")
 	pid := e.state("exsig").Pid
 	defer e.deleteAndReap("exsig", pid)
 
 	pidFile := filepath.Join(t.TempDir(), "exec.pid")
-	cmd := exec.Command(e.bin, "--root", e.root, "exec", "--pid-file", pidFile, "exsig", "sh", "-c", "trap 'exit 42' TERM; sleep 1000 & wait")
+	cmd := e.command("exec", "--pid-file", pidFile, "exsig", "sh", "-c", "trap 'exit 42' TERM; sleep 1000 & wait")
 	cmd.Stdout, cmd.Stderr = tempFile(t), tempFile(t)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

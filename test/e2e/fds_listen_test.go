@@ -2,15 +2,15 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
 
 // Socket activation: fds announced by LISTEN_FDS reach the container at 3..,
 // and the process learns LISTEN_FDS and LISTEN_PID=1 (systemd's contract).
-func TestListenFDs(t *testing.T) {
-	e := newEnv(t)
+func TestListenFDs(t *testing.T) { forRunners(t, testListenFDs) }
+
+func testListenFDs(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; ls /proc/self/fd | tr '\\n' ' '; echo; read line <&3; echo $line"}, nil)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -18,9 +18,9 @@ func TestListenFDs(t *testing.T) {
 	}
 	w.WriteString("from-fd-3\n")
 	w.Close()
-	cmd := exec.Command(e.bin, "--root", e.root, "run", "--bundle", b, "listen")
+	cmd := e.command("run", "--bundle", b, "listen")
 	cmd.ExtraFiles = []*os.File{r}
-	cmd.Env = append(os.Environ(), "LISTEN_FDS=1")
+	cmd.Env = append(cmd.Env, "LISTEN_FDS=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)

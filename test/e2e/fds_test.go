@@ -35,8 +35,9 @@ func procFDs(t *testing.T, pid int) []string {
 
 // --preserve-fds N passes hako's fds 3..3+N-1 to the process, in order;
 // every other fd hako holds or inherited stays outside (CVE-2024-21626).
-func TestPreserveFDs(t *testing.T) {
-	e := newEnv(t)
+func TestPreserveFDs(t *testing.T) { forRunners(t, testPreserveFDs) }
+
+func testPreserveFDs(t *testing.T, e *env) {
 	three := writeFile(t, "three", "fd three\n", 0o644)
 	fThree, _ := os.Open(three)
 	defer fThree.Close()
@@ -48,7 +49,7 @@ func TestPreserveFDs(t *testing.T) {
 	hostDir, _ := os.Open(t.TempDir()) // offered at fd 5 but not preserved
 	defer hostDir.Close()
 	b := e.bundle([]string{"sh", "-c", "cat <&3; echo via-four >&4; exec 4>&-; exec sleep 1000"}, nil)
-	cmd := e.runCmd("run", "-d", "--preserve-fds", "2", "--bundle", b, "fds")
+	cmd := e.command("run", "-d", "--preserve-fds", "2", "--bundle", b, "fds")
 	cmd.ExtraFiles = []*os.File{fThree, pw, hostDir}
 	so, se := tempFile(t), tempFile(t)
 	cmd.Stdout, cmd.Stderr = so, se
@@ -74,12 +75,13 @@ func TestPreserveFDs(t *testing.T) {
 }
 
 // Without --preserve-fds, fds hako inherited are not passed on.
-func TestNoLeakedFDs(t *testing.T) {
-	e := newEnv(t)
+func TestNoLeakedFDs(t *testing.T) { forRunners(t, testNoLeakedFDs) }
+
+func testNoLeakedFDs(t *testing.T, e *env) {
 	hostDir, _ := os.Open(t.TempDir())
 	defer hostDir.Close()
 	b := e.bundle([]string{"sleep", "1000"}, nil)
-	cmd := e.runCmd("run", "-d", "--bundle", b, "noleak")
+	cmd := e.command("run", "-d", "--bundle", b, "noleak")
 	cmd.ExtraFiles = []*os.File{hostDir, hostDir, hostDir}
 	se := tempFile(t)
 	cmd.Stdout, cmd.Stderr = tempFile(t), se
@@ -113,7 +115,10 @@ func waitComm(t *testing.T, pid int, comm string) {
 // points outside the rootfs. A preserved host directory at fd 3 and every
 // fd the init may hold must not give the process a cwd outside its root.
 func TestCwdThroughProcSelfFDIsRefused(t *testing.T) {
-	e := newEnv(t)
+	forRunners(t, testCwdThroughProcSelfFDIsRefused)
+}
+
+func testCwdThroughProcSelfFDIsRefused(t *testing.T, e *env) {
 	d := hostSecretDir(t)
 	for fd := 3; fd <= 9; fd++ {
 		cwd := "/proc/self/fd/" + strconv.Itoa(fd)
@@ -123,7 +128,7 @@ func TestCwdThroughProcSelfFDIsRefused(t *testing.T) {
 		if err := os.MkdirAll(b+"/rootfs"+cwd, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		expectCwdRefused(t, cwd, e.runCmd("run", "--preserve-fds", "1", "--bundle", b, "cwdescape"), d, "process.cwd")
+		expectCwdRefused(t, cwd, e.command("run", "--preserve-fds", "1", "--bundle", b, "cwdescape"), d, "process.cwd")
 	}
 }
 
@@ -167,40 +172,34 @@ func expectCwdRefused(t *testing.T, cwd string, cmd *exec.Cmd, d *os.File, want 
 // passed on, and a cwd through /proc/self/fd/N (a preserved host
 // directory, or any fd the setup holds) never takes the process outside
 // the container's root (CVE-2024-21626).
-func TestExecFDs(t *testing.T) {
-	for _, init := range []string{"setup-program", "go"} {
-		t.Run(init, func(t *testing.T) {
-			if init == "go" {
-				t.Setenv("HAKO_INIT", "go")
-			}
-			e := newEnv(t)
-			d := hostSecretDir(t)
-			b := e.bundle([]string{"sleep", "1000"}, nil)
-			e.must("run", "-d", "--bundle", b, "execfds")
-			pid := e.state("execfds").Pid
-			defer e.deleteAndReap("execfds", pid)
+func TestExecFDs(t *testing.T) { forRunners(t, testExecFDs) }
 
-			pidFile := filepath.Join(t.TempDir(), "exec.pid")
-			cmd := e.runCmd("exec", "--detach", "--pid-file", pidFile, "execfds", "sleep", "999")
-			cmd.ExtraFiles = []*os.File{d, d, d}
-			se := tempFile(t)
-			cmd.Stdout, cmd.Stderr = tempFile(t), se
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("exec -d: %v: %s", err, readAll(se))
-			}
-			pb, _ := os.ReadFile(pidFile)
-			epid, _ := strconv.Atoi(string(pb))
-			waitComm(t, epid, "sleep")
-			if got := procFDs(t, epid); strings.Join(got, " ") != "0 1 2" {
-				t.Errorf("the exec'd process holds fds %v, want only 0 1 2", got)
-			}
-			syscall.Kill(epid, syscall.SIGKILL)
-			waitReap(t, epid)
+func testExecFDs(t *testing.T, e *env) {
+	d := hostSecretDir(t)
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "execfds")
+	pid := e.state("execfds").Pid
+	defer e.deleteAndReap("execfds", pid)
 
-			for fd := 3; fd <= 9; fd++ {
-				cwd := "/proc/self/fd/" + strconv.Itoa(fd)
-				expectCwdRefused(t, cwd, e.runCmd("exec", "--preserve-fds", "1", "--cwd", cwd, "execfds", "sh", "-c", "pwd; ls; cat ../host-secret"), d, "cwd")
-			}
-		})
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	cmd := e.command("exec", "--detach", "--pid-file", pidFile, "execfds", "sleep", "999")
+	cmd.ExtraFiles = []*os.File{d, d, d}
+	se := tempFile(t)
+	cmd.Stdout, cmd.Stderr = tempFile(t), se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exec -d: %v: %s", err, readAll(se))
+	}
+	pb, _ := os.ReadFile(pidFile)
+	epid, _ := strconv.Atoi(string(pb))
+	waitComm(t, epid, "sleep")
+	if got := procFDs(t, epid); strings.Join(got, " ") != "0 1 2" {
+		t.Errorf("the exec'd process holds fds %v, want only 0 1 2", got)
+	}
+	syscall.Kill(epid, syscall.SIGKILL)
+	waitReap(t, epid)
+
+	for fd := 3; fd <= 9; fd++ {
+		cwd := "/proc/self/fd/" + strconv.Itoa(fd)
+		expectCwdRefused(t, cwd, e.command("exec", "--preserve-fds", "1", "--cwd", cwd, "execfds", "sh", "-c", "pwd; ls; cat ../host-secret"), d, "cwd")
 	}
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,11 +107,6 @@ func reapWithin(t *testing.T, pid, ms int) unix.WaitStatus {
 		t.Fatalf("waiting for pid %d: %v", pid, err)
 	}
 	return ws
-}
-
-// runCmd is an unstarted `hako --root ROOT args...`.
-func (e *env) runCmd(args ...string) *exec.Cmd {
-	return exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
 }
 
 // pollPid blocks until pid exits or ms milliseconds passed (a poll on its

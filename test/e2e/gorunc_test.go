@@ -26,6 +26,13 @@ func (e *env) goRunc() (*runc.Runc, string) {
 	return &runc.Runc{Command: e.bin, Root: e.root, Log: logFile, LogFormat: runc.JSON}, logFile
 }
 
+// runcContext is the context to pass go-runc's calls: every hako they
+// start gets HAKO_INIT as the env's runner asks (go-runc adds the
+// context's extra environment to each command it runs).
+func (e *env) runcContext() context.Context {
+	return runc.WithExtraEnv(context.Background(), "HAKO_INIT="+e.runner)
+}
+
 // lastLogError is what containerd shows its user when the runtime fails:
 // the msg of the last error line of the JSON log.
 func lastLogError(t *testing.T, path string) string {
@@ -57,9 +64,10 @@ func lastLogError(t *testing.T, path string) string {
 // list, start, I/O, exit status through reaping, kill of a stopped
 // container (containerd treats "container not running" as already
 // exited), delete, and "does not exist" afterwards.
-func TestGoRuncClient(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
+func TestGoRuncClient(t *testing.T) { forRunners(t, testGoRuncClient) }
+
+func testGoRuncClient(t *testing.T, e *env) {
+	ctx := e.runcContext()
 	r, _ := e.goRunc()
 	b := e.bundle([]string{"sh", "-c", "echo out; echo err >&2; read x; echo in:$x; exit 7"}, nil)
 	pio, err := runc.NewPipeIO(0, 0)
@@ -128,9 +136,10 @@ func TestGoRuncClient(t *testing.T) {
 
 // Kill --all and delete --force through the client, and a failed create
 // whose JSON log carries the error containerd will show.
-func TestGoRuncKillAllAndFailures(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
+func TestGoRuncKillAllAndFailures(t *testing.T) { forRunners(t, testGoRuncKillAllAndFailures) }
+
+func testGoRuncKillAllAndFailures(t *testing.T, e *env) {
+	ctx := e.runcContext()
 	r, logFile := e.goRunc()
 	b := e.bundle([]string{"sh", "-c", "sleep 1000 & wait"}, nil)
 	nio, _ := runc.NewNullIO()

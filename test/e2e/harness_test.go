@@ -43,6 +43,14 @@ func forRunners(t *testing.T, f func(t *testing.T, e *env)) {
 	}
 }
 
+// on is e for a subtest of a test that forRunners runs: the same root and
+// runner, with failures reported (and temporary directories made) on t.
+func (e *env) on(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // command is hako with --root set, as the runner asks.
 func (e *env) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)

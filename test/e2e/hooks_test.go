@@ -50,8 +50,9 @@ func stages(hl []hookLine) string {
 // Every hook runs once, in order, with the state on stdin: createRuntime
 // and createContainer during create, startContainer (inside the container)
 // and poststart during start, poststop during delete.
-func TestHooksRunInOrder(t *testing.T) {
-	e := newEnv(t)
+func TestHooksRunInOrder(t *testing.T) { forRunners(t, testHooksRunInOrder) }
+
+func testHooksRunInOrder(t *testing.T, e *env) {
 	logDir := t.TempDir()
 	hostLog := filepath.Join(logDir, "log")
 	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
@@ -98,8 +99,9 @@ func TestHooksRunInOrder(t *testing.T) {
 
 // A failing createRuntime hook fails create with the hook named and its
 // output, and leaves nothing behind; later hooks do not run.
-func TestFailingCreateRuntimeHook(t *testing.T) {
-	e := newEnv(t)
+func TestFailingCreateRuntimeHook(t *testing.T) { forRunners(t, testFailingCreateRuntimeHook) }
+
+func testFailingCreateRuntimeHook(t *testing.T, e *env) {
 	hostLog := filepath.Join(t.TempDir(), "log")
 	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{

@@ -50,6 +50,15 @@ func (r imgResult) String() string {
 	return "exit " + itoa(r.code) + "\nstdout: " + r.stdout + "\nstderr: " + r.stderr
 }
 
+// withRunner is e for subtest t, with a state root of its own and
+// HAKO_INIT=init (see runners) for every hako it runs.
+func (e *imgEnv) withRunner(t *testing.T, init string) *imgEnv {
+	c := *e
+	c.t, c.state = t, t.TempDir()
+	c.env = append(append([]string{}, e.env...), "HAKO_INIT="+init)
+	return &c
+}
+
 // imgRun runs hako with the image environment and --root set.
 func (e *imgEnv) imgRun(args ...string) imgResult {
 	e.t.Helper()
@@ -110,14 +119,21 @@ func TestImgPullBundleRun(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.BecomeSubreaper(t)
 	e.imgRequireRun()
-	r := e.imgRun("run", "--bundle", dir, "img-hello")
-	if r.code != 0 || r.stdout != imagetest.Hello {
-		t.Fatalf("hako run of the pulled image: %s\nwant stdout %q", r, imagetest.Hello)
-	}
-	r = e.imgRun("run", "--bundle", dir2, "img-args")
-	want := "hi from boxed on " + imagetest.Platforms()[0].OS + "/" + imagetest.Platforms()[0].Architecture + "\n"
-	if r.code != 0 || r.stdout != want {
-		t.Fatalf("hako run: %s\nwant stdout %q", r, want)
+	// The bundles run on each runner (as forRunners does, with a state
+	// root of the runner's own).
+	for _, rn := range runners {
+		t.Run(rn.name, func(t *testing.T) {
+			e := e.withRunner(t, rn.init)
+			r := e.imgRun("run", "--bundle", dir, "img-hello")
+			if r.code != 0 || r.stdout != imagetest.Hello {
+				t.Fatalf("hako run of the pulled image: %s\nwant stdout %q", r, imagetest.Hello)
+			}
+			r = e.imgRun("run", "--bundle", dir2, "img-args")
+			want := "hi from boxed on " + imagetest.Platforms()[0].OS + "/" + imagetest.Platforms()[0].Architecture + "\n"
+			if r.code != 0 || r.stdout != want {
+				t.Fatalf("hako run: %s\nwant stdout %q", r, want)
+			}
+		})
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 
 // `hako inspect` must report what the kernel gave the container, which the
 // test reads itself from /proc.
-func TestInspectReportsKernelState(t *testing.T) {
-	e := newEnv(t)
+func TestInspectReportsKernelState(t *testing.T) { forRunners(t, testInspectReportsKernelState) }
+
+func testInspectReportsKernelState(t *testing.T, e *env) {
 	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
 		var ns []specs.LinuxNamespace
 		for _, n := range s.Linux.Namespaces {

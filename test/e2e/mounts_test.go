@@ -43,8 +43,9 @@ func hasOpt(list, o string) bool {
 // options, a read-only bind of a host dir, an rbind that carries a host
 // submount (a plain bind does not), recursive read-only, mqueue, a
 // read-only sysfs.
-func TestMounts(t *testing.T) {
-	e := newEnv(t)
+func TestMounts(t *testing.T) { forRunners(t, testMounts) }
+
+func testMounts(t *testing.T, e *env) {
 	host := t.TempDir()
 	os.WriteFile(filepath.Join(host, "hostfile"), []byte("from host\n"), 0o644)
 	sub := filepath.Join(host, "sub")
@@ -118,11 +119,12 @@ ls /ro/sub | wc -l; cat /rb/sub/subfile; (touch /sys/x) 2>&1; ls /sys/class/net`
 
 // The cgroup mount shows the controllers, and the container's processes
 // are in the cgroup that the host sees them in.
-func TestCgroupMount(t *testing.T) {
-	e := newEnv(t)
+func TestCgroupMount(t *testing.T) { forRunners(t, testCgroupMount) }
+
+func testCgroupMount(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", "ls /sys/fs/cgroup; echo ===; cat /sys/fs/cgroup/pids/cgroup.procs /sys/fs/cgroup/memory/cgroup.procs; sleep 1000 & wait"}, nil)
 	so := tempFile(t)
-	cmd := e.runCmd("run", "-d", "--bundle", b, "cgmount")
+	cmd := e.command("run", "-d", "--bundle", b, "cgmount")
 	se := tempFile(t)
 	cmd.Stdout, cmd.Stderr = so, se
 	if err := cmd.Run(); err != nil {

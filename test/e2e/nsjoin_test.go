@@ -23,8 +23,9 @@ func nsLink(t *testing.T, kind, path string) string {
 }
 
 // A network namespace made with `ip netns add` is joined by path.
-func TestJoinNetnsByPath(t *testing.T) {
-	e := newEnv(t)
+func TestJoinNetnsByPath(t *testing.T) { forRunners(t, testJoinNetnsByPath) }
+
+func testJoinNetnsByPath(t *testing.T, e *env) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs iproute2")
 	}
@@ -54,7 +55,10 @@ func TestJoinNetnsByPath(t *testing.T) {
 // through /proc/PID/ns/*: it sees the same namespaces and the first
 // container's process.
 func TestJoinAnotherContainersNamespaces(t *testing.T) {
-	e := newEnv(t)
+	forRunners(t, testJoinAnotherContainersNamespaces)
+}
+
+func testJoinAnotherContainersNamespaces(t *testing.T, e *env) {
 	a := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) { s.Hostname = "first" })
 	e.must("run", "-d", "--bundle", a, "first")
 	pid := e.state("first").Pid
@@ -87,8 +91,9 @@ func TestJoinAnotherContainersNamespaces(t *testing.T) {
 
 // Joining a user namespace by path cannot be done from Go yet: refused
 // clearly, nothing left behind.
-func TestJoinUserNamespaceIsRefused(t *testing.T) {
-	e := newEnv(t)
+func TestJoinUserNamespaceIsRefused(t *testing.T) { forRunners(t, testJoinUserNamespaceIsRefused) }
+
+func testJoinUserNamespaceIsRefused(t *testing.T, e *env) {
 	before := mountinfo(t)
 	r := e.sh("joinuser", "true", func(s *specs.Spec) {
 		setNS(s, specs.UserNamespace, "/proc/self/ns/user")
@@ -103,8 +108,9 @@ func TestJoinUserNamespaceIsRefused(t *testing.T) {
 
 // A path that is not a namespace of the named type is refused with the
 // field and a hint; nothing is left.
-func TestJoinWrongNamespaceType(t *testing.T) {
-	e := newEnv(t)
+func TestJoinWrongNamespaceType(t *testing.T) { forRunners(t, testJoinWrongNamespaceType) }
+
+func testJoinWrongNamespaceType(t *testing.T, e *env) {
 	before := mountinfo(t)
 	r := e.sh("wrongns", "true", func(s *specs.Spec) {
 		setNS(s, specs.NetworkNamespace, "/proc/self/ns/ipc")
@@ -116,8 +122,9 @@ func TestJoinWrongNamespaceType(t *testing.T) {
 }
 
 // A new network namespace has its loopback interface up, as with runc.
-func TestNewNetnsHasLoopbackUp(t *testing.T) {
-	e := newEnv(t)
+func TestNewNetnsHasLoopbackUp(t *testing.T) { forRunners(t, testNewNetnsHasLoopbackUp) }
+
+func testNewNetnsHasLoopbackUp(t *testing.T, e *env) {
 	out := e.mustSh("lo", "readlink /proc/self/ns/net; ip addr show lo", nil)
 	if l := lines(out); len(l) == 0 || l[0] == hostNS(t, "net") {
 		t.Fatalf("not a new net ns: %q", out)

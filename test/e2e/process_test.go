@@ -12,8 +12,9 @@ import (
 )
 
 // hostname, domainname, env and cwd come from config.json.
-func TestProcessIdentityFromConfig(t *testing.T) {
-	e := newEnv(t)
+func TestProcessIdentityFromConfig(t *testing.T) { forRunners(t, testProcessIdentityFromConfig) }
+
+func testProcessIdentityFromConfig(t *testing.T, e *env) {
 	out := e.mustSh("ident", `hostname; cat /proc/sys/kernel/domainname; pwd; echo "FOO=$FOO"; echo "SPACED=$SPACED"; env | grep -c '^HAKO_'`,
 		func(s *specs.Spec) {
 			s.Hostname = "inbox"
@@ -28,8 +29,9 @@ func TestProcessIdentityFromConfig(t *testing.T) {
 }
 
 // process.user: uid, gid, additionalGids and umask as `id` and `umask` see them.
-func TestProcessUser(t *testing.T) {
-	e := newEnv(t)
+func TestProcessUser(t *testing.T) { forRunners(t, testProcessUser) }
+
+func testProcessUser(t *testing.T, e *env) {
 	umask := uint32(0o027)
 	out := e.mustSh("user", "id -u; id -g; id -G; umask; touch /dev/shm/f; stat -c %a /dev/shm/f", func(s *specs.Spec) {
 		s.Process.User = specs.User{UID: 1000, GID: 1001, AdditionalGids: []uint32{10, 20}, Umask: &umask}
@@ -71,8 +73,9 @@ func contains(list []string, s string) bool {
 
 // process.rlimits are applied; raising a hard limit past ours fails clearly
 // (this machine's bounding set lacks CAP_SYS_RESOURCE).
-func TestProcessRlimits(t *testing.T) {
-	e := newEnv(t)
+func TestProcessRlimits(t *testing.T) { forRunners(t, testProcessRlimits) }
+
+func testProcessRlimits(t *testing.T, e *env) {
 	var cur unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &cur); err != nil {
 		t.Fatal(err)
@@ -119,8 +122,9 @@ func capable(c int) bool {
 
 // The default config's three capabilities are exactly the effective,
 // permitted and bounding sets; inheritable and ambient are empty.
-func TestProcessCapabilities(t *testing.T) {
-	e := newEnv(t)
+func TestProcessCapabilities(t *testing.T) { forRunners(t, testProcessCapabilities) }
+
+func testProcessCapabilities(t *testing.T, e *env) {
 	status := e.mustSh("caps", "cat /proc/self/status", nil)
 	var want uint64
 	for _, c := range spec.DefaultCaps {
@@ -152,8 +156,9 @@ func TestProcessCapabilities(t *testing.T) {
 var capNumbers = map[string]uint{"CAP_KILL": 5, "CAP_NET_BIND_SERVICE": 10, "CAP_AUDIT_WRITE": 29}
 
 // process.noNewPrivileges sets the no_new_privs bit, and only when asked.
-func TestProcessNoNewPrivileges(t *testing.T) {
-	e := newEnv(t)
+func TestProcessNoNewPrivileges(t *testing.T) { forRunners(t, testProcessNoNewPrivileges) }
+
+func testProcessNoNewPrivileges(t *testing.T, e *env) {
 	for _, nnp := range []bool{true, false} {
 		status := e.mustSh("nnp", "cat /proc/self/status", func(s *specs.Spec) { s.Process.NoNewPrivileges = nnp })
 		want := "0"
@@ -168,8 +173,9 @@ func TestProcessNoNewPrivileges(t *testing.T) {
 
 // A seccomp profile that denies mkdir(at) with ENOSPC: mkdir fails with that
 // errno, other calls still work, and without the profile mkdir works.
-func TestSeccompDeniesMkdir(t *testing.T) {
-	e := newEnv(t)
+func TestSeccompDeniesMkdir(t *testing.T) { forRunners(t, testSeccompDeniesMkdir) }
+
+func testSeccompDeniesMkdir(t *testing.T, e *env) {
 	errno := uint(unix.ENOSPC)
 	profile := &specs.LinuxSeccomp{
 		DefaultAction: specs.ActAllow,

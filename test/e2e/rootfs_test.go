@@ -12,8 +12,9 @@ import (
 )
 
 // --no-pivot (MS_MOVE + chroot) still runs in the rootfs, with it as "/".
-func TestNoPivot(t *testing.T) {
-	e := newEnv(t)
+func TestNoPivot(t *testing.T) { forRunners(t, testNoPivot) }
+
+func testNoPivot(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", `ls /; awk '$5=="/" {print $4}' /proc/self/mountinfo`}, nil)
 	os.WriteFile(filepath.Join(b, "rootfs", "marker-no-pivot"), nil, 0o644)
 	r := e.run("run", "--no-pivot", "--bundle", b, "nopivot")
@@ -30,8 +31,9 @@ func TestNoPivot(t *testing.T) {
 }
 
 // root.readonly: "/" is read-only (EROFS), and writable without it.
-func TestRootReadonly(t *testing.T) {
-	e := newEnv(t)
+func TestRootReadonly(t *testing.T) { forRunners(t, testRootReadonly) }
+
+func testRootReadonly(t *testing.T, e *env) {
 	for _, ro := range []bool{true, false} {
 		b := e.bundle([]string{"sh", "-c", "touch /written 2>&1; echo done"}, func(s *specs.Spec) { s.Root.Readonly = ro })
 		r := e.run("run", "--bundle", b, "ro")
@@ -50,8 +52,9 @@ func TestRootReadonly(t *testing.T) {
 // linux.rootfsPropagation against a shared host mount holding the bundle:
 // private (the default) sees nothing the host mounts later, rslave and
 // rshared receive host mounts; tags in mountinfo agree.
-func TestRootfsPropagation(t *testing.T) {
-	e := newEnv(t)
+func TestRootfsPropagation(t *testing.T) { forRunners(t, testRootfsPropagation) }
+
+func testRootfsPropagation(t *testing.T, e *env) {
 	for _, prop := range []string{"", "rslave", "rshared"} {
 		b := e.bundle([]string{"sh", "-c", "sleep 1000 & wait"}, func(s *specs.Spec) { s.Linux.RootfsPropagation = prop })
 		os.MkdirAll(filepath.Join(b, "rootfs", "mnt"), 0o755)
@@ -112,8 +115,9 @@ func TestRootfsPropagation(t *testing.T) {
 
 // Masked paths read as empty (files) or empty directories; read-only paths
 // refuse writes with EROFS; config-given ones in the rootfs as well.
-func TestMaskedAndReadonlyPaths(t *testing.T) {
-	e := newEnv(t)
+func TestMaskedAndReadonlyPaths(t *testing.T) { forRunners(t, testMaskedAndReadonlyPaths) }
+
+func testMaskedAndReadonlyPaths(t *testing.T, e *env) {
 	// /proc/kcore is absent on kernels built without it; a masked path
 	// that does not exist is skipped.
 	script := `for f in /proc/kcore /proc/keys /proc/timer_list /etc/secret; do [ -e $f ] && echo "$f $(wc -c < $f)" || echo "$f 0"; done
@@ -161,8 +165,9 @@ for p in /proc/sys /proc/bus /proc/irq /proc/fs /data; do awk -v p=$p '$5==p {sp
 // The default devices exist with the right type and numbers, the /dev
 // symlinks point where they should, and linux.devices adds a device the
 // device cgroup lets the process use only when resources allow it.
-func TestDevices(t *testing.T) {
-	e := newEnv(t)
+func TestDevices(t *testing.T) { forRunners(t, testDevices) }
+
+func testDevices(t *testing.T, e *env) {
 	script := `stat -c '%n %F %t:%T %a' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/hakonull /dev/hakomem
 for l in ptmx fd stdin stdout stderr; do echo "$l -> $(readlink /dev/$l)"; done
 echo x > /dev/hakonull && echo hakonull-writable

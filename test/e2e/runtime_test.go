@@ -11,8 +11,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-func TestRunHelloWorld(t *testing.T) {
-	e := newEnv(t)
+func TestRunHelloWorld(t *testing.T) { forRunners(t, testRunHelloWorld) }
+
+func testRunHelloWorld(t *testing.T, e *env) {
 	b := e.bundle([]string{"echo", "hello from hako"}, nil)
 	before := mountinfo(t)
 	r := e.run("run", "--bundle", b, "hello")
@@ -22,8 +23,9 @@ func TestRunHelloWorld(t *testing.T) {
 	e.noLeftovers("hello", before)
 }
 
-func TestRunExitCodes(t *testing.T) {
-	e := newEnv(t)
+func TestRunExitCodes(t *testing.T) { forRunners(t, testRunExitCodes) }
+
+func testRunExitCodes(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", "exit 3"}, nil)
 	if r := e.run("run", "--bundle", b, "exit3"); r.code != 3 {
 		t.Fatalf("want exit 3, got %s", r)
@@ -33,7 +35,10 @@ func TestRunExitCodes(t *testing.T) {
 // A foreground run forwards the signals it receives to the container and
 // exits 128+N when the process is killed by signal N.
 func TestRunForwardsSignalsAndReportsDeathBySignal(t *testing.T) {
-	e := newEnv(t)
+	forRunners(t, testRunForwardsSignalsAndReportsDeathBySignal)
+}
+
+func testRunForwardsSignalsAndReportsDeathBySignal(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", "trap 'exit 42' TERM; sleep 1000 & wait"}, nil)
 	cmd, pid := e.startForeground(b, "fwd")
 	waitForChild(t, pid) // the trap is set once sleep was forked
@@ -57,8 +62,9 @@ func TestRunForwardsSignalsAndReportsDeathBySignal(t *testing.T) {
 	}
 }
 
-func TestIsolation(t *testing.T) {
-	e := newEnv(t)
+func TestIsolation(t *testing.T) { forRunners(t, testIsolation) }
+
+func testIsolation(t *testing.T, e *env) {
 	hostName, _ := os.Hostname()
 	script := `hostname; echo ---; ps -o pid,comm; echo ---; ls /; echo ---; cat /proc/net/dev; echo ---; ` +
 		`for n in pid net ipc uts mnt cgroup; do echo "$n $(readlink /proc/self/ns/$n)"; done`
@@ -109,8 +115,9 @@ func TestIsolation(t *testing.T) {
 	}
 }
 
-func TestRemovedNamespaceIsShared(t *testing.T) {
-	e := newEnv(t)
+func TestRemovedNamespaceIsShared(t *testing.T) { forRunners(t, testRemovedNamespaceIsShared) }
+
+func testRemovedNamespaceIsShared(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/uts"}, func(s *specs.Spec) {
 		var ns []specs.LinuxNamespace
 		for _, n := range s.Linux.Namespaces {
@@ -133,8 +140,9 @@ func TestRemovedNamespaceIsShared(t *testing.T) {
 	}
 }
 
-func TestLifecycle(t *testing.T) {
-	e := newEnv(t)
+func TestLifecycle(t *testing.T) { forRunners(t, testLifecycle) }
+
+func testLifecycle(t *testing.T, e *env) {
 	b := e.bundle([]string{"sleep", "1000"}, nil)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	before := mountinfo(t)
@@ -194,7 +202,10 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestTwoContainersDoNotSeeEachOther(t *testing.T) {
-	e := newEnv(t)
+	forRunners(t, testTwoContainersDoNotSeeEachOther)
+}
+
+func testTwoContainersDoNotSeeEachOther(t *testing.T, e *env) {
 	b1 := e.bundle([]string{"sleep", "1000"}, nil)
 	b2 := e.bundle([]string{"sleep", "1000"}, nil)
 	os.WriteFile(filepath.Join(b1, "rootfs", "only-in-one"), nil, 0o644)

@@ -29,40 +29,37 @@ func enospcMkdir() *specs.LinuxSeccomp {
 // The profile applies on both init paths (the setup program and the Go
 // init), to the container's process and to an exec'd one (which takes the
 // Go init), and the compiled program is cached in the state root.
-func TestSeccompBothInitsAndExec(t *testing.T) {
-	for _, init := range []string{"", "go"} {
-		t.Run("init="+init, func(t *testing.T) {
-			t.Setenv("HAKO_INIT", init)
-			e := newEnv(t)
-			b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) { s.Linux.Seccomp = enospcMkdir() })
-			e.must("run", "-d", "--bundle", b, "sc")
-			pid := e.state("sc").Pid
-			defer e.deleteAndReap("sc", pid)
-			status, err := os.ReadFile("/proc/" + itoa(pid) + "/status")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := statusField(string(status), "Seccomp"); got != "2" {
-				t.Errorf("the container's process has Seccomp %q, want 2 (filter)", got)
-			}
-			r := e.run("exec", "sc", "sh", "-c", "mkdir /dev/shm/x && echo made; touch /dev/shm/y && echo touched")
-			if !strings.Contains(r.stdout+r.stderr, "No space left on device") || strings.Contains(r.stdout, "made") || !strings.Contains(r.stdout, "touched") {
-				t.Errorf("exec'd process under the container's profile: %s", r)
-			}
-			ents, err := os.ReadDir(filepath.Join(e.root, seccomp.CacheName))
-			if err != nil || len(ents) != 1 {
-				t.Errorf("cache %s: %d entries, %v; want 1 (create and exec share it)", seccomp.CacheName, len(ents), err)
-			}
-			if out := e.must("list", "-q"); strings.TrimSpace(out) != "sc" {
-				t.Errorf("list -q shows %q, want only sc (not the cache)", out)
-			}
-		})
+func TestSeccompBothInitsAndExec(t *testing.T) { forRunners(t, testSeccompBothInitsAndExec) }
+
+func testSeccompBothInitsAndExec(t *testing.T, e *env) {
+	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) { s.Linux.Seccomp = enospcMkdir() })
+	e.must("run", "-d", "--bundle", b, "sc")
+	pid := e.state("sc").Pid
+	defer e.deleteAndReap("sc", pid)
+	status, err := os.ReadFile("/proc/" + itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statusField(string(status), "Seccomp"); got != "2" {
+		t.Errorf("the container's process has Seccomp %q, want 2 (filter)", got)
+	}
+	r := e.run("exec", "sc", "sh", "-c", "mkdir /dev/shm/x && echo made; touch /dev/shm/y && echo touched")
+	if !strings.Contains(r.stdout+r.stderr, "No space left on device") || strings.Contains(r.stdout, "made") || !strings.Contains(r.stdout, "touched") {
+		t.Errorf("exec'd process under the container's profile: %s", r)
+	}
+	ents, err := os.ReadDir(filepath.Join(e.root, seccomp.CacheName))
+	if err != nil || len(ents) != 1 {
+		t.Errorf("cache %s: %d entries, %v; want 1 (create and exec share it)", seccomp.CacheName, len(ents), err)
+	}
+	if out := e.must("list", "-q"); strings.TrimSpace(out) != "sc" {
+		t.Errorf("list -q shows %q, want only sc (not the cache)", out)
 	}
 }
 
 // A second container with the same profile does not run the helper.
-func TestSeccompCacheSkipsTheHelper(t *testing.T) {
-	e := newEnv(t)
+func TestSeccompCacheSkipsTheHelper(t *testing.T) { forRunners(t, testSeccompCacheSkipsTheHelper) }
+
+func testSeccompCacheSkipsTheHelper(t *testing.T, e *env) {
 	dir := t.TempDir()
 	count := filepath.Join(dir, "count")
 	helper := filepath.Join(dir, "hako-seccomp")
@@ -84,8 +81,9 @@ func TestSeccompCacheSkipsTheHelper(t *testing.T) {
 // Without the helper, a container with a profile is refused before
 // anything exists, with the helper's name and what to do; one without a
 // profile runs.
-func TestSeccompHelperMissing(t *testing.T) {
-	e := newEnv(t)
+func TestSeccompHelperMissing(t *testing.T) { forRunners(t, testSeccompHelperMissing) }
+
+func testSeccompHelperMissing(t *testing.T, e *env) {
 	t.Setenv(seccomp.HelperEnv, filepath.Join(t.TempDir(), "gone"))
 	mounts := mountinfo(t)
 	b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Linux.Seccomp = enospcMkdir() })
@@ -100,8 +98,9 @@ func TestSeccompHelperMissing(t *testing.T) {
 
 // A bad profile is refused with the field; an unknown system call name is
 // a warning of `hako validate` and of create, whose rule is skipped.
-func TestSeccompErrorsAndWarnings(t *testing.T) {
-	e := newEnv(t)
+func TestSeccompErrorsAndWarnings(t *testing.T) { forRunners(t, testSeccompErrorsAndWarnings) }
+
+func testSeccompErrorsAndWarnings(t *testing.T, e *env) {
 	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
 		s.Linux.Seccomp = enospcMkdir()
 		s.Linux.Seccomp.Syscalls[0].Args = []specs.LinuxSeccompArg{{Index: 0, Op: "SCMP_CMP_SOMETIMES"}}

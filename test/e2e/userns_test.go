@@ -62,8 +62,9 @@ func remap(t *testing.T, b string) {
 // A user namespace mapping container 0-65535 to host 100000-165535: the
 // maps inside are the config's, the process is root inside and uid 100000
 // on the host, and it owns the (chowned) rootfs.
-func TestUserNamespaceMapping(t *testing.T) {
-	e := newEnv(t)
+func TestUserNamespaceMapping(t *testing.T) { forRunners(t, testUserNamespaceMapping) }
+
+func testUserNamespaceMapping(t *testing.T, e *env) {
 	b := e.bundle([]string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; stat -c %u /bin/busybox; touch /dev/shm/x && echo WRITE-OK; sleep 1000 & wait"}, nil)
 	remap(t, b)
 	out := filepath.Join(t.TempDir(), "out")
@@ -72,7 +73,7 @@ func TestUserNamespaceMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := e.runCmd("run", "-d", "--bundle", b, "userns")
+	cmd := e.command("run", "-d", "--bundle", b, "userns")
 	// Files, not pipes: the detached container keeps hako's stdio open.
 	stderr := tempFile(t)
 	cmd.Stdout, cmd.Stderr = f, stderr
@@ -110,8 +111,9 @@ func TestUserNamespaceMapping(t *testing.T) {
 // `hako spec --rootless` writes a config an unprivileged user can run; run
 // as root it still works: root maps to our own uid, the network namespace
 // is the host's, /sys is a bind mount.
-func TestRootlessSpecRunsAsRoot(t *testing.T) {
-	e := newEnv(t)
+func TestRootlessSpecRunsAsRoot(t *testing.T) { forRunners(t, testRootlessSpecRunsAsRoot) }
+
+func testRootlessSpecRunsAsRoot(t *testing.T, e *env) {
 	b := e.bundle([]string{"true"}, nil)
 	os.Remove(filepath.Join(b, "config.json"))
 	e.must("spec", "--rootless", "--bundle", b)
@@ -161,7 +163,10 @@ func hasNSType(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 // A user namespace that does not map container uid 0 cannot set the
 // container up; it is refused with the field named, and nothing is left.
 func TestUserNamespaceWithoutRootMappingIsRefused(t *testing.T) {
-	e := newEnv(t)
+	forRunners(t, testUserNamespaceWithoutRootMappingIsRefused)
+}
+
+func testUserNamespaceWithoutRootMappingIsRefused(t *testing.T, e *env) {
 	before := mountinfo(t)
 	r := e.sh("noroot", "true", func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
@@ -177,8 +182,9 @@ func TestUserNamespaceWithoutRootMappingIsRefused(t *testing.T) {
 // An error in the init's first steps (here a sysctl the kernel refuses)
 // reaches the user with its step and field, not as "exited before it was
 // ready".
-func TestEarlyInitErrorIsReported(t *testing.T) {
-	e := newEnv(t)
+func TestEarlyInitErrorIsReported(t *testing.T) { forRunners(t, testEarlyInitErrorIsReported) }
+
+func testEarlyInitErrorIsReported(t *testing.T, e *env) {
 	for i := 0; i < 3; i++ { // the lost-message race needs a few tries
 		r := e.sh("sysctl", "true", func(s *specs.Spec) {
 			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "not-a-number"}
@@ -190,15 +196,16 @@ func TestEarlyInitErrorIsReported(t *testing.T) {
 }
 
 // exec into a container with its own user namespace: the setup program's
-// child joins it (the Go init cannot: a multi-threaded process may not
-// setns into a user namespace, so HAKO_INIT=go and terminals refuse it
+// child joins it (today the Go init cannot: a multi-threaded process may
+// not setns into a user namespace, so HAKO_INIT=go and terminals refuse it
 // with a reason). The process is root inside, uid 100000 (or 101000 for
 // --user 1000) on the host, in the container's user namespace.
-func TestExecUserNamespace(t *testing.T) {
-	e := newEnv(t)
+func TestExecUserNamespace(t *testing.T) { forRunners(t, testExecUserNamespace) }
+
+func testExecUserNamespace(t *testing.T, e *env) {
 	b := e.bundle([]string{"sleep", "1000"}, nil)
 	remap(t, b)
-	cmd := e.runCmd("run", "-d", "--bundle", b, "usexec")
+	cmd := e.command("run", "-d", "--bundle", b, "usexec")
 	cmd.Stdout, cmd.Stderr = tempFile(t), tempFile(t)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("run -d: %v", err)
@@ -237,7 +244,9 @@ func TestExecUserNamespace(t *testing.T) {
 		syscall.Kill(epid, syscall.SIGKILL)
 		waitReap(t, epid)
 	}
-	t.Setenv("HAKO_INIT", "go")
+	// Whatever the runner so far, this exec is forced through the Go init
+	// (its env's HAKO_INIT would override a t.Setenv).
+	e.runner = "go"
 	if r := e.run("exec", "usexec", "true"); r.code == 0 || !strings.Contains(r.stderr, "HAKO_INIT=go") || !strings.Contains(r.stderr, "user namespace") {
 		t.Errorf("exec through the Go init into a user namespace: %s", r)
 	}

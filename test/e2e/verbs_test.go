@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,9 +13,10 @@ import (
 
 // pause, resume, ps, events --stats and update, driven by go-runc exactly
 // as containerd drives runc.
-func TestCgroupVerbsThroughGoRunc(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
+func TestCgroupVerbsThroughGoRunc(t *testing.T) { forRunners(t, testCgroupVerbsThroughGoRunc) }
+
+func testCgroupVerbsThroughGoRunc(t *testing.T, e *env) {
+	ctx := e.runcContext()
 	client := &runc.Runc{Command: e.bin, Root: e.root}
 	b := e.bundle([]string{"sh", "-c", "sleep 1000 & sleep 1000"}, nil)
 	e.must("run", "-d", "--bundle", b, "verbs")
