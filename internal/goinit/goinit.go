@@ -1,7 +1,9 @@
-// Package goinit is the Go runner of a container's setup: hako re-executed
-// as "hako-init" by internal/spawn, in the container's new namespaces,
-// with the compiled setup program (package sysprog) in a memfd. It runs
-// the program's ops on its locked thread, exactly as the raw child would,
+// Package goinit is the Go runner of a container's setup: hako executed as
+// "hako-init" in the container's namespaces, by the raw child that entered
+// them (or, where there is no raw child, by internal/spawn through
+// os/exec), with the compiled setup program (package sysprog) in a memfd.
+// It runs the program's ops on its locked thread, exactly as the raw child
+// would,
 // and does at the program's stages what needs Go (package stage): hooks
 // inside the container's namespaces, filling a tmpcopyup tmpfs, waiting
 // for start before startContainer hooks. It never decides what the setup
@@ -41,6 +43,9 @@ func IsInit() bool { return len(os.Args) > 0 && os.Args[0] == Arg0 }
 // Main is the Go runner's entry point; it never returns.
 func Main() {
 	runtime.LockOSThread()
+	// Nothing may reach this process's /proc files (exe, fd, mem) without
+	// CAP_SYS_PTRACE: an execve made it dumpable again.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// This thread executes the process: it gives it the caller's timer
 	// slack, not the coarse one hako's entry stub set for its own threads.
 	timerslack.Restore()

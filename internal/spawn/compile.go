@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"slices"
 	"strings"
 	"syscall"
@@ -34,10 +35,14 @@ type plan struct {
 	started   bool
 
 	ns nsPlan
-	// spawn: the raw child makes the container's process with
-	// SpawnThrough (it joined or unshared the pid namespace, which only
-	// its children enter) and exits; the Go runner executes it itself.
+	// spawn (exec): the raw child, which never enters the container's
+	// pid namespace, makes the process there with SpawnThrough and exits;
+	// it spawns the Go runner there when that runs the program.
 	spawn bool
+	// respawn (create): the raw child joined or unshared the pid
+	// namespace, which only its children enter: it forks a child there
+	// that goes on with the program, and exits.
+	respawn bool
 	// userSync: the program signals 'U' and waits once it is in its new
 	// user namespace, for the parent to write the id maps.
 	userSync bool
@@ -47,6 +52,10 @@ type plan struct {
 	console bool
 	// stdio is what the Go runner's process gets as 0, 1, 2.
 	stdio [3]*os.File
+	// exeFD and progFD are where the raw child finds hako and the
+	// program when it hands over to the Go runner: numbers reserved at
+	// compile time, filled only then (-1 where there is no raw child).
+	exeFD, progFD int
 }
 
 // nsPlan is linux.namespaces, sorted out.
@@ -216,8 +225,37 @@ func newPlan(extra int) (*plan, error) {
 	}
 	p.Call(stepFail("prctl(PR_SET_DUMPABLE, 0)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_DUMPABLE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
 	p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(parentEnd))
-	p.Tolerate(unix.EBADF) // the Go runner never had it
-	return &plan{p: p, fds: fds, parentEnd: parentEnd}, nil
+	p.Tolerate(unix.EBADF) // the Go runner started by os/exec never had it
+	pl := &plan{p: p, fds: fds, parentEnd: parentEnd, exeFD: -1, progFD: -1}
+	if sysprog.Supported {
+		// Placeholders; startGo puts hako and the program there.
+		for _, n := range []*int{&pl.exeFD, &pl.progFD} {
+			if *n, err = fds.high(fds.files[0]); err != nil {
+				pl.close()
+				return nil, err
+			}
+		}
+	}
+	return pl, nil
+}
+
+// handover compiles where the raw child hands the program over to the Go
+// runner when that runs it: once the raw child is in the container's
+// namespaces, before anything else. keep are the fds the rest of the
+// program uses.
+func (pl *plan) handover(keep ...int) {
+	if !sysprog.Supported {
+		return // the Go runner does it all, started by os/exec
+	}
+	p := pl.p
+	fds := []int{p.SyncFD(), pl.progFD}
+	for _, fd := range keep {
+		if fd >= 0 {
+			fds = append(fds, fd)
+		}
+	}
+	env := []string{envProgramFD + "=" + strconv.Itoa(pl.progFD), "GOMAXPROCS=1"}
+	p.Handover(stepFail("starting the Go runner", "executing hako-init"), pl.exeFD, []string{initArg0}, env, fds, pl.spawn)
 }
 
 // close releases what the plan still holds.
@@ -313,6 +351,9 @@ func (pl *plan) enterNamespaces() {
 	if len(pl.ns.join) > 0 && pl.ns.newFlags != 0 {
 		p.Call(stepFail("creating namespaces", fmt.Sprintf("unshare(%#x)", pl.ns.newFlags)), unix.SYS_UNSHARE, sysprog.Imm(pl.ns.newFlags))
 	}
+	if pl.respawn {
+		p.Respawn(stepFail("entering the pid namespace", "fork"))
+	}
 	p.OnlyRaw(from)
 }
 
@@ -353,7 +394,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	if err := pl.openJoins(); err != nil {
 		return nil, err
 	}
-	pl.spawn = ns.joins(specs.PIDNamespace) || (len(ns.join) > 0 && ns.newFlags&unix.CLONE_NEWPID != 0)
+	pl.respawn = ns.joins(specs.PIDNamespace) || (len(ns.join) > 0 && ns.newFlags&unix.CLONE_NEWPID != 0)
 	hooks := s.Hooks
 	if hooks == nil {
 		hooks = &specs.Hooks{}
@@ -391,7 +432,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 
 	// Every other inherited fd is closed now: the Go runtime's, the
 	// state store's lock, the sources just placed.
-	pl.closeInherited(3+len(o.ExtraFiles), append([]int{p.SyncFD(), trampFD, fifoFD}, pl.ns.joinFDs...))
+	pl.closeInherited(3+len(o.ExtraFiles), append([]int{p.SyncFD(), trampFD, fifoFD, pl.exeFD, pl.progFD}, pl.ns.joinFDs...))
 
 	pl.enterNamespaces()
 	if ns.newUser {
@@ -401,6 +442,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		p.Wait(stepFail("waiting for the user namespace's id maps", ""))
 		pl.becomeRoot("the container's user namespace")
 	}
+	pl.handover(trampFD, fifoFD)
 	if err := compileSysctls(p, s.Linux.Sysctl); err != nil {
 		return nil, err
 	}
@@ -541,7 +583,7 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 			return nil, err
 		}
 	}
-	pl.closeInherited(3+len(o.ExtraFiles), append([]int{p.SyncFD(), trampFD}, pl.ns.joinFDs...))
+	pl.closeInherited(3+len(o.ExtraFiles), append([]int{p.SyncFD(), trampFD, pl.exeFD, pl.progFD}, pl.ns.joinFDs...))
 	// In the container's cgroup before it joins anything.
 	p.Wait(stepFail("waiting for the cgroup", ""))
 	from := p.Len()
@@ -556,6 +598,7 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 		}
 	}
 	p.OnlyRaw(from)
+	pl.handover(trampFD)
 	if proc.Terminal {
 		pl.console = true
 		compileTerminal(p, proc)

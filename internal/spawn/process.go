@@ -152,28 +152,29 @@ func trampSeccomp(sc *seccomp.Program, proc *specs.Process) *sysprog.TrampolineS
 
 // compileExec ends the program: the process is executed through the
 // trampoline (in trampFD), which loads the filter with no_new_privs; with
-// spawn, the raw child makes the process with SpawnThrough and the Go
-// runner, already where the process must be, executes it itself. Where
-// there is no trampoline the Go runner executes the process directly,
-// the filter loaded just before.
+// spawn (the raw child is not in the process's pid namespace, only its
+// children would be) the raw child makes the process with SpawnThrough
+// and exits; the Go runner was spawned there, and executes it itself. Where there is no trampoline the Go runner, started where the
+// process must be, executes it directly, the filter loaded just before.
 func compileExec(p *sysprog.Program, spawn bool, trampFD int, paths []string, idx sysprog.Reg, proc *specs.Process, sc *seccomp.Program) {
 	fail := stepFail("exec", proc.Args[0])
-	if !sysprog.Supported {
+	switch {
+	case !sysprog.Supported:
 		p.ResetSignals()
 		if sc != nil && proc.NoNewPrivileges {
 			security.CompileSeccomp(sc.Filter, sc.Flags)(p)
 		}
 		p.Execve(fail, paths, idx, proc.Args, proc.Env)
-		return
-	}
-	if !spawn {
+	case spawn:
+		// The Go runner is where the process must be: the handover
+		// spawned it there.
+		from := p.Len()
+		p.SpawnThrough(fail, trampFD, paths, idx, proc.Args, proc.Env)
+		p.OnlyRaw(from)
+		from = p.Len()
 		p.ExecThrough(fail, trampFD, paths, idx, proc.Args, proc.Env)
-		return
+		p.OnlyGo(from)
+	default:
+		p.ExecThrough(fail, trampFD, paths, idx, proc.Args, proc.Env)
 	}
-	from := p.Len()
-	p.SpawnThrough(fail, trampFD, paths, idx, proc.Args, proc.Env)
-	p.OnlyRaw(from)
-	from = p.Len()
-	p.ExecThrough(fail, trampFD, paths, idx, proc.Args, proc.Env)
-	p.OnlyGo(from)
 }

@@ -22,13 +22,17 @@ import (
 //   - the raw child: a CLONE_VM child of hako on a stack of its own that
 //     runs the program's ops as raw system calls and never re-enters the Go
 //     runtime (package sysprog). It is the default.
-//   - the Go runner: hako re-executed as "hako-init" (package goinit),
-//     started by os/exec in the container's namespaces, which receives the
-//     same program and runs the same ops on its locked thread, stopping at
-//     the program's stages for what only Go can do: hooks inside the
-//     container, tmpcopyup, waiting for start before startContainer hooks,
-//     and, where there is no raw child (architectures other than amd64),
-//     everything.
+//   - the Go runner: hako executed as "hako-init" (package goinit), which
+//     reads the same program and runs the same ops on its locked thread,
+//     stopping at the program's stages for what only Go can do: hooks
+//     inside the container, tmpcopyup, waiting for start before
+//     startContainer hooks. The raw child starts it: it runs the program
+//     up to the point where it is in the container's namespaces (a
+//     multi-threaded Go process cannot join a user namespace, nor unshare
+//     one) and executes hako-init there, from a read-only mount of hako,
+//     with the program in a sealed memfd. Where there is no raw child
+//     (architectures other than amd64) os/exec starts it in the new
+//     namespaces and a locked thread of ours joins the others first.
 
 // Init argv[0] and environment; they must match internal/goinit.
 const (
@@ -65,18 +69,52 @@ func (pl *plan) start(r runner) (*sysprog.Child, error) {
 	slog.Debug("container setup", "runner", r.name, "why", r.why, "ops", pl.p.Len())
 	pl.started = true
 	defer pl.fds.close()
-	if r.name == rawRunner {
-		c, err := pl.p.Start(pl.ns.rawFlags(), pl.parentEnd)
-		if err != nil {
-			return nil, &Error{Step: "starting the container's setup", Err: err}
-		}
-		return c, nil
+	var c *sysprog.Child
+	var err error
+	switch {
+	case r.name == rawRunner:
+		c, err = pl.p.Start(pl.ns.rawFlags(), pl.parentEnd)
+	case sysprog.Supported:
+		c, err = pl.handOver()
+	default:
+		return pl.startGo(r)
 	}
-	return pl.startGo(r)
+	if err != nil {
+		return nil, &Error{Step: "starting the container's setup", Err: err}
+	}
+	return c, nil
 }
 
-// startGo starts the Go runner: hako, from a read-only mount of itself,
-// in the new namespaces (os/exec's clone, with the id maps written before
+// handOver starts the raw child in Go mode: at the program's Handover it
+// executes hako-init (from a read-only mount of hako, put at exeFD) with
+// the program (in a sealed memfd, put at progFD).
+func (pl *plan) handOver() (*sysprog.Child, error) {
+	prog, err := programFile(pl.p.Marshal())
+	if err != nil {
+		unix.Close(pl.parentEnd)
+		return nil, err
+	}
+	defer prog.Close()
+	exe, err := SafeExecutable()
+	if err != nil {
+		unix.Close(pl.parentEnd)
+		return nil, err
+	}
+	defer exe.Close()
+	for _, f := range []struct {
+		from *os.File
+		to   int
+	}{{exe, pl.exeFD}, {prog, pl.progFD}} {
+		if err := unix.Dup3(int(f.from.Fd()), f.to, unix.O_CLOEXEC); err != nil {
+			unix.Close(pl.parentEnd)
+			return nil, fmt.Errorf("placing the Go runner's files: %w", err)
+		}
+	}
+	return pl.p.StartGo(pl.ns.rawFlags(), pl.parentEnd)
+}
+
+// startGo starts the Go runner where there is no raw child: hako, from a
+// read-only mount of itself, in the new namespaces (os/exec's clone, with the id maps written before
 // it runs), after a locked thread of ours joined the namespaces given by
 // path, with the program's fds at their numbers and the program itself in
 // a memfd.
@@ -181,13 +219,13 @@ func programFile(b []byte) (*os.File, error) {
 }
 
 // userMaps answers the program's 'U': the raw child's new user namespace
-// gets its id maps (the Go runner's got them from os/exec), then it goes
-// on.
+// gets its id maps (a Go runner started by os/exec got them from it), then
+// it goes on.
 func (pl *plan) userMaps(r runner, child *sysprog.Child) error {
 	if err := child.Expect('U'); err != nil {
 		return childErr(err)
 	}
-	if r.name == rawRunner {
+	if r.name == rawRunner || sysprog.Supported { // os/exec wrote them for the Go runner it started
 		pid := strconv.Itoa(child.Pid)
 		// gid_map needs setgroups allowed only for an unprivileged
 		// writer; hako as root leaves /proc/PID/setgroups as it is.

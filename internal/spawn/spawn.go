@@ -134,6 +134,11 @@ func Start(o *Options) (_ *Init, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if pl.respawn {
+		if child, err = moved(child, "entering the pid namespace"); err != nil {
+			return nil, err
+		}
+	}
 	proc := child
 	in := &Init{Pid: child.Pid, proc: child}
 	defer func() {
@@ -157,6 +162,7 @@ func Start(o *Options) (_ *Init, err error) {
 		}
 	}
 	if a := s.Process.OOMScoreAdj; a != nil {
+		// Before any spawn: children inherit it.
 		path := "/proc/" + strconv.Itoa(child.Pid) + "/oom_score_adj"
 		if err := os.WriteFile(path, []byte(strconv.Itoa(*a)), 0); err != nil {
 			if cerr := child.Failed(); cerr != nil {
@@ -165,6 +171,7 @@ func Start(o *Options) (_ *Init, err error) {
 			return nil, fmt.Errorf("process.oomScoreAdj %d: %w", *a, err)
 		}
 	}
+
 	if err := cgroupThenGo(child, o.ApplyCgroup); err != nil {
 		return nil, err
 	}
@@ -205,7 +212,7 @@ func Start(o *Options) (_ *Init, err error) {
 // one the raw child spawned (the raw child has exited then), or the
 // runner itself.
 func spawned(pl *plan, r runner, child *sysprog.Child) (*sysprog.Child, error) {
-	if !pl.spawn || r.name != rawRunner {
+	if !pl.spawn || !sysprog.Supported || r.name != rawRunner {
 		return child, nil
 	}
 	ws, err := child.Wait()
@@ -222,6 +229,29 @@ func spawned(pl *plan, r runner, child *sysprog.Child) (*sysprog.Child, error) {
 		return nil, &Error{Step: "starting the container's process", Err: fmt.Errorf("the setup process ended with %v", ws)}
 	}
 	return forked, nil
+}
+
+// moved is the process that goes on with the program after the runner
+// child forked or spawned it and exited (Program.Respawn, a Handover with
+// spawn).
+func moved(child *sysprog.Child, step string) (*sysprog.Child, error) {
+	ws, err := child.Wait()
+	if err != nil {
+		return nil, err
+	}
+	next, ferr := child.Forked()
+	switch {
+	case ferr != nil:
+		if cerr := child.Failed(); cerr != nil {
+			return nil, childErr(cerr)
+		}
+		return nil, &Error{Step: step, Err: ferr}
+	case !ws.Exited() || ws.ExitStatus() != 0:
+		next.Signal(syscall.SIGKILL)
+		next.Wait()
+		return nil, &Error{Step: step, Err: fmt.Errorf("the setup process ended with %v", ws)}
+	}
+	return next, nil
 }
 
 // StartExec starts a process in a running container's namespaces and
@@ -257,8 +287,17 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 		}
 		child.KeepAlive()
 	}()
+	// In the container's cgroup before it joins anything (and before a
+	// handover: the Go runner is born there).
 	if err := cgroupThenGo(child, o.JoinCgroup); err != nil {
 		return nil, err
+	}
+	if r.name == goRunner && sysprog.Supported {
+		// The raw child spawned the Go runner into the pid namespace.
+		if child, err = moved(child, "starting the Go runner"); err != nil {
+			return nil, err
+		}
+		proc = child
 	}
 	if pl.console {
 		if master, err = child.RecvFD("pty-master"); err != nil {

@@ -332,6 +332,15 @@ func (c *Child) RecvFD(name string) (*os.File, error) {
 // Failed returns the failure the child reported, if it has reported one
 // already, without waiting.
 func (c *Child) Failed() error {
+	for _, r := range c.pending {
+		if n := len(r); n == failRecord || n == execRecord || n >= textHeader && [8]byte(r[:8]) == textMagic {
+			_, _, _, err := c.recv(nil) // the pending ones first
+			for err == nil && len(c.pending) > 0 {
+				_, _, _, err = c.recv(nil)
+			}
+			return err
+		}
+	}
 	buf := make([]byte, textHeader)
 	rc, err := c.sock.SyscallConn()
 	if err != nil {

@@ -64,7 +64,7 @@ func (p *Program) run(from int, skip uint8) int {
 	regs := p.regs
 	for i := from; i < len(ops); i++ {
 		o := &ops[i]
-		if o.flags&skip != 0 {
+		if o.flags&skip != 0 && !(o.nr == opHandover && p.goMode) {
 			continue
 		}
 		if o.nr == opStage {
@@ -180,11 +180,7 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 			syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, syscall.FD_CLOEXEC)
 			return 0, e, 0
 		}
-		// The parent learns the new process's pid from us: 'P' and it.
-		rec := &s.rec
-		rec[0] = 'P'
-		*(*int32)(unsafe.Pointer(&rec[4])) = s.forkTid
-		syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(p.syncFD), uintptr(unsafe.Pointer(&rec[0])), pidRecord, msgNoSignal, 0, 0)
+		p.reportPid()
 		for {
 			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
 		}
@@ -195,6 +191,41 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 			*(*byte)(unsafe.Add(p.at(o.args[0]), i)) |= *(*byte)(unsafe.Add(p.at(o.args[1]), i))
 		}
 		return 0, 0, 0
+	case opRespawn:
+		pid, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, syscall.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+		if e != 0 {
+			return 0, e, 0
+		}
+		if pid == 0 {
+			return 0, 0, 0 // the new process: go on
+		}
+		p.scratch.forkTid = int32(pid)
+		p.reportPid()
+		for {
+			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
+		}
+	case opHandover:
+		fds := p.at(o.args[3])
+		for i := uintptr(0); i < a[4]; i++ {
+			fd := uintptr(*(*uint32)(unsafe.Add(fds, 4*i)))
+			if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_SETFD, 0); e != 0 {
+				return 0, e, 0
+			}
+		}
+		if a[5] == 0 {
+			_, _, e := syscall.RawSyscall6(unix.SYS_EXECVEAT, a[0], uintptr(unsafe.Pointer(&p.scratch.empty[0])), a[1], a[2], unix.AT_EMPTY_PATH, 0)
+			return 0, e, 0
+		}
+		s := p.scratch
+		t := &s.spawn
+		t.tramp, t.path, t.argv, t.envp, t.errno = a[0], uintptr(unsafe.Pointer(&s.empty[0])), a[1], a[2], 0
+		if e := spawnTramp(&s.forkTid, t); e != 0 {
+			return 0, e, 0
+		}
+		p.reportPid()
+		for {
+			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
+		}
 	case opResetSignals:
 		resetSignals()
 		return 0, 0, 0
@@ -204,6 +235,19 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		return 0, e, 0
 	}
 	return 0, syscall.ENOSYS, 0
+}
+
+// reportPid tells the parent the pid of the process the program spawned:
+// 'P' and it.
+//
+//go:nosplit
+//go:norace
+func (p *Program) reportPid() {
+	s := p.scratch
+	rec := &s.rec
+	rec[0] = 'P'
+	*(*int32)(unsafe.Pointer(&rec[4])) = s.forkTid
+	syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(p.syncFD), uintptr(unsafe.Pointer(&rec[0])), pidRecord, msgNoSignal, 0, 0)
 }
 
 // trampPrelude prepares the execveat of the trampoline for opExecTramp

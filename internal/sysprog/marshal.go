@@ -14,7 +14,7 @@ import (
 // the Go runner is this binary on this machine.
 //
 //	"hako-sysprog 1\n"
-//	syncFD, nregs, len(needsGo), needsGo
+//	syncFD, nregs, handover, len(needsGo), needsGo
 //	len(ops), each: nr (8), out (1), flags (1), ok[0..1] (4 each), 6 × (kind (1), val (8))
 //	len(mem), mem
 //	len(relocs), each offset (4)
@@ -33,7 +33,7 @@ func (p *Program) Marshal() []byte {
 	ne := binary.NativeEndian
 	b := make([]byte, 0, len(wireMagic)+64+len(p.ops)*70+len(p.mem)+4*len(p.relocs))
 	b = append(b, wireMagic...)
-	for _, v := range []int{p.syncFD, p.nregs, len(p.needsGo)} {
+	for _, v := range []int{p.syncFD, p.nregs, p.handover, len(p.needsGo)} {
 		b = ne.AppendUint32(b, uint32(int32(v)))
 	}
 	b = append(b, p.needsGo...)
@@ -89,7 +89,7 @@ func Unmarshal(b []byte) (*Program, error) {
 		return nil, fmt.Errorf("%w: not a program of this hako", errWire)
 	}
 	p := &Program{}
-	p.syncFD, p.nregs = r.i32(), r.i32()
+	p.syncFD, p.nregs, p.handover = r.i32(), r.i32(), r.i32()
 	p.needsGo = string(r.take(r.i32()))
 	n := int(r.u32())
 	if r.err != nil || n > len(r.b)/70 || p.nregs < 0 || p.nregs > MaxRegs {
@@ -149,6 +149,9 @@ func (p *Program) check() error {
 				return bad(i, "unknown argument kind")
 			}
 		}
+	}
+	if p.handover < -1 || p.handover >= len(p.ops) || p.handover >= 0 && p.ops[p.handover].nr != opHandover {
+		return fmt.Errorf("%w: handover", errWire)
 	}
 	for _, slot := range p.relocs {
 		if uintptr(slot)+unsafe.Sizeof(uintptr(0)) > size || slot%8 != 0 {

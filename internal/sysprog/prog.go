@@ -57,6 +57,8 @@ const (
 	opStage                          // a stage of the Go runner (a0: its id); the raw child cannot run it
 	opResetSignals                   // default handlers for every signal the runtime handles, none blocked
 	opOrBytes                        // OR the a2 bytes at a1 into the memory at a0
+	opRespawn                        // fork into our parent's child (which goes on) and exit, reporting its pid
+	opHandover                       // Go runner only: clear close-on-exec of the a4 fds at a3, execveat(a0, "", argv a1, envp a2); a5: in a new process (vfork), report its pid, exit
 )
 
 // Op flags.
@@ -97,11 +99,16 @@ type Program struct {
 
 	// needsGo is why a stage needs the Go runner ("" when none does).
 	needsGo string
+	// handover is the index of the op that hands the program over to the
+	// Go runner (-1: none); the Go runner goes on after it.
+	handover int
 
 	execFail Fail
 
 	// Where the program runs (set by load; never marshalled).
-	loaded  bool
+	loaded bool
+	// goMode: the raw child hands the program over to the Go runner.
+	goMode  bool
 	base    unsafe.Pointer // &mem[0], relocated
 	regs    []uintptr
 	scratch *scratch
@@ -144,7 +151,7 @@ const initialOps = 512
 // child inherits from the parent).
 func New(syncFD int) *Program {
 	return &Program{ops: make([]op, 0, initialOps), fails: make([]Fail, 0, initialOps),
-		mem: make([]byte, 0, 16<<10), syncFD: syncFD}
+		mem: make([]byte, 0, 16<<10), syncFD: syncFD, handover: -1}
 }
 
 // Len is the number of ops so far.
@@ -374,6 +381,41 @@ func (p *Program) Stage(why string, id int, args ...Arg) {
 	}
 	p.add(opStage, 0, nil, append([]Arg{Imm(id)}, args...))
 }
+
+// Respawn moves the rest of the program into a new process: the runner
+// forks (no shared memory: a copy) a child of its own parent, which goes
+// on with the next op, reports the child's pid and exits. It is how the
+// setup enters a pid namespace it joined or unshared, which only children
+// enter, before it mounts /proc; a fork (not CLONE_VM) so that no process
+// of a namespace shared with others ever shares hako's memory.
+func (p *Program) Respawn(fail Fail) { p.add(opRespawn, 0, fail, nil) }
+
+// Handover hands the program over to the Go runner where it runs in
+// Go mode ([Program.StartGo]): the raw child clears close-on-exec of fds
+// and executes exe (an fd) with argv and envp, which is expected to read
+// this program and run it from the op after this one ([Program.Run]).
+// With spawn it does so in a new process, as SpawnThrough does, and exits
+// (a Go runtime cannot start threads in a process whose children go to
+// another pid namespace than its own: the new process is in that
+// namespace). In the raw child's own mode it does nothing.
+func (p *Program) Handover(fail Fail, exe int, argv, envp []string, fds []int, spawn bool) {
+	a, _ := p.StrList(argv)
+	e, _ := p.StrList(envp)
+	b := make([]byte, 0, 4*len(fds))
+	for _, fd := range fds {
+		b = append(b, byte(fd), byte(fd>>8), byte(fd>>16), byte(fd>>24))
+	}
+	p.handover = len(p.ops)
+	sp := 0
+	if spawn {
+		sp = 1
+	}
+	p.add(opHandover, 0, fail, []Arg{Imm(exe), a, e, p.Bytes(b), Imm(len(fds)), Imm(sp)})
+	p.ops[len(p.ops)-1].flags |= flagGoOnly
+}
+
+// HandoverAt is the index of the Handover op, -1 for none.
+func (p *Program) HandoverAt() int { return p.handover }
 
 // NeedsGo says why the program needs the Go runner ("" if it does not).
 func (p *Program) NeedsGo() string { return p.needsGo }

@@ -42,11 +42,12 @@ type StageFunc func(id int, args StageArgs) error
 func (p *Program) Run(stage StageFunc) {
 	runtime.LockOSThread()
 	p.load()
+	// After a handover the raw child ran everything before it.
+	i := p.handover + 1
 	var all, old unix.Sigset_t
 	for i := range all.Val {
 		all.Val[i] = ^uint64(0)
 	}
-	i := 0
 	for i < len(p.ops) {
 		unix.PthreadSigmask(unix.SIG_SETMASK, &all, &old)
 		at := p.run(i, flagRawOnly)

@@ -3,6 +3,7 @@
 package sysprog
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -37,16 +38,32 @@ const childStackSize = 64 << 10
 // therefore stay alive, and unchanged, until the child has executed (the
 // trampoline's 'R', or [Child.Done]) or has been reaped: [Child] keeps it.
 func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error) {
+	return p.start(cloneFlags, sock, false)
+}
+
+// StartGo is Start in Go mode: the raw child runs the program up to its
+// Handover op and hands it over there to the Go runner, which runs the
+// rest (stages too) in the same process.
+func (p *Program) StartGo(cloneFlags uintptr, sock int) (*Child, error) {
+	if p.handover < 0 {
+		unix.Close(sock)
+		return nil, errors.New("sysprog: the program has no handover to the Go runner")
+	}
+	return p.start(cloneFlags, sock, true)
+}
+
+func (p *Program) start(cloneFlags uintptr, sock int, goMode bool) (*Child, error) {
 	if err := unix.SetNonblock(sock, true); err != nil {
 		unix.Close(sock)
 		return nil, err
 	}
 	sf := os.NewFile(uintptr(sock), "sysprog-parent") // non-blocking: pollable
-	if p.needsGo != "" {
+	if p.needsGo != "" && !goMode {
 		sf.Close()
 		return nil, fmt.Errorf("the raw child cannot run this program: %s needs the Go runner", p.needsGo)
 	}
 	p.load()
+	p.goMode = goMode
 	if p.scratch.stack == nil {
 		p.scratch.stack = make([]byte, childStackSize)
 	}

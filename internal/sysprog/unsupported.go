@@ -41,7 +41,8 @@ func Trampoline(sync int, o TrampolineOptions) (*os.File, error) {
 	return nil, errUnsupported
 }
 
-func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error) { return nil, errUnsupported }
+func (p *Program) Start(cloneFlags uintptr, sock int) (*Child, error)   { return nil, errUnsupported }
+func (p *Program) StartGo(cloneFlags uintptr, sock int) (*Child, error) { return nil, errUnsupported }
 
 func (p *Program) ExecThrough(fail Fail, tramp int, paths []string, idx Reg, argv, envp []string) {
 	panic("sysprog: no trampoline on this architecture")

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"io"
 	"os"
@@ -42,21 +41,24 @@ import (
 // then fail with ETXTBSY at best while the binary runs, and the reopen
 // after exit succeeds and changes the binary.
 //
-// Both ways hako sets up a container are attacked: the setup program (the
-// default, internal/sysprog), where the container first sees a sealed
-// memfd trampoline and the interpreter "/proc/self/exe" is that trampoline,
-// not hako; and the Go init (HAKO_INIT=go, used for user namespaces,
-// terminals and other cases the program does not express), which runs
-// from a read-only mount of hako.
+// Both runners are attacked. Either way the container's process is
+// executed through a sealed memfd trampoline, so the interpreter
+// "/proc/self/exe" is that trampoline, not hako. The Go runner is hako,
+// from a read-only mount of itself, while it sets the container up: with a
+// startContainer hook it waits for start as hako, so there the created
+// init is attacked while it runs hako.
 func TestHostBinaryNotWritableFromContainer(t *testing.T) { forRunners(t, testExeAttack) }
 
 func testExeAttack(t *testing.T, e *env) {
-	goInit := e.runner == "go"
 	before := fileHash(t, e.bin)
 	attacker := buildExeAttack(t)
 
 	// A: the victim, "#!/proc/self/exe" as its process.
-	a := e.bundle([]string{"/evil"}, nil)
+	a := e.bundle([]string{"/evil"}, func(s *specs.Spec) {
+		if e.runner == "go" {
+			s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}}
+		}
+	})
 	if err := os.WriteFile(filepath.Join(a, "rootfs", "evil"), []byte("#!/proc/self/exe --help\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +81,11 @@ func testExeAttack(t *testing.T, e *env) {
 	full.Close()
 	pid := e.state("victim").Pid
 	exe := "/proc/" + strconv.Itoa(pid) + "/exe"
+	if e.runner == "go" {
+		if l, _ := os.Readlink(exe); strings.HasPrefix(l, "/memfd:") {
+			t.Fatalf("the created init of the Go runner waiting for start runs %s, not hako", l)
+		}
+	}
 	expectRefused(t, "host, created init", exe)
 
 	// B: the attacker, told A's pid; two fifos pace it.
@@ -108,32 +115,19 @@ func testExeAttack(t *testing.T, e *env) {
 	}
 
 	ack() // init-alive: done while A's init waits for start
-	if !goInit {
-		go io.Copy(io.Discard, fullR)
-	}
+	go io.Copy(io.Discard, fullR)
 	e.must("start", "victim")
-	if goInit {
-		// hako --help blocks on the full pipe until it is drained below.
-		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if !bytes.HasPrefix(cmdline, []byte("/proc/self/exe\x00")) {
-			t.Fatalf("the container's process is not hako run as the script's interpreter: cmdline %q", cmdline)
-		}
-		expectRefused(t, "host, #!/proc/self/exe process", exe)
-	}
 	next()
-	ack() // interpreter-alive (with the setup program: the process may be gone)
-	if goInit {
-		go io.Copy(io.Discard, fullR) // the help text goes through; hako exits
-	}
+	ack() // interpreter-alive (the process may be gone)
 
 	var ws unix.WaitStatus
 	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
 		t.Fatalf("waiting for pid %d: %v", pid, err)
 	}
-	if !goInit && ws.ExitStatus() != 127 {
+	if ws.ExitStatus() != 127 {
 		// The interpreter /proc/self/exe is the trampoline, which finds
-		// no exec fifo the second time and gives up: hako never runs.
-		t.Errorf("with the setup program, \"#!/proc/self/exe\" exited %v, want 127 (the trampoline refusing, not hako running)", ws)
+		// no report socket the second time and gives up: hako never runs.
+		t.Errorf("\"#!/proc/self/exe\" exited %v, want 127 (the trampoline refusing, not hako running)", ws)
 	}
 	e.must("delete", "victim")
 	next()
@@ -150,7 +144,7 @@ func testExeAttack(t *testing.T, e *env) {
 	}
 	for _, step := range []string{"init-alive", "interpreter-alive", "after-exit"} {
 		r := got[step]
-		if !goInit && step != "init-alive" {
+		if step != "init-alive" {
 			// The process is gone: whatever the attacker got, it must not
 			// have written.
 			if len(r) == 0 || r[0] == "WROTE" {
@@ -312,15 +306,12 @@ func allCaps(t *testing.T) []string {
 }
 
 // The same attack through `hako exec`: the exec'd process is the script
-// "#!/proc/self/exe --help". Through the setup program its
-// /proc/self/exe is the trampoline, which finds its report socket gone and
-// exits 127: hako never runs in the container. Through the Go init it is
-// hako from the read-only mount, blocked on a full pipe, and opening its
-// /proc/PID/exe for writing is refused. The host binary stays unchanged.
+// "#!/proc/self/exe --help". With either runner its /proc/self/exe is the
+// trampoline, which finds its report socket gone and exits 127: hako never
+// runs in the container. The host binary stays unchanged.
 func TestExecHostBinaryNotWritable(t *testing.T) { forRunners(t, testExecHostBinaryNotWritable) }
 
 func testExecHostBinaryNotWritable(t *testing.T, e *env) {
-	goInit := e.runner == "go"
 	before := fileHash(t, e.bin)
 	b := e.bundle([]string{"sleep", "1000"}, nil)
 	if err := os.WriteFile(filepath.Join(b, "rootfs", "evil"), []byte("#!/proc/self/exe --help\n"), 0o755); err != nil {
@@ -341,14 +332,7 @@ func testExecHostBinaryNotWritable(t *testing.T, e *env) {
 	full.Close()
 	pb, _ := os.ReadFile(pidFile)
 	epid, _ := strconv.Atoi(string(pb))
-	if goInit {
-		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(epid) + "/cmdline")
-		if !bytes.HasPrefix(cmdline, []byte("/proc/self/exe\x00")) {
-			t.Fatalf("the exec'd process is not hako run as the script's interpreter: cmdline %q", cmdline)
-		}
-		expectRefused(t, "host, exec'd #!/proc/self/exe process", "/proc/"+strconv.Itoa(epid)+"/exe")
-		go io.Copy(io.Discard, fullR)
-	} else if l, err := os.Readlink("/proc/" + strconv.Itoa(epid) + "/exe"); err == nil && !strings.HasPrefix(l, "/memfd:") {
+	if l, err := os.Readlink("/proc/" + strconv.Itoa(epid) + "/exe"); err == nil && !strings.HasPrefix(l, "/memfd:") {
 		// Only the trampoline may run (or the process is gone).
 		t.Errorf("the exec'd \"#!/proc/self/exe\" process runs %s", l)
 		go io.Copy(io.Discard, fullR)
@@ -357,8 +341,8 @@ func testExecHostBinaryNotWritable(t *testing.T, e *env) {
 	if _, err := unix.Wait4(epid, &ws, 0, nil); err != nil {
 		t.Fatalf("waiting for pid %d: %v", epid, err)
 	}
-	if !goInit && ws.ExitStatus() != 127 {
-		t.Errorf("with the setup program, the exec'd \"#!/proc/self/exe\" exited %v, want 127 (the trampoline refusing, not hako running)", ws)
+	if ws.ExitStatus() != 127 {
+		t.Errorf("the exec'd \"#!/proc/self/exe\" exited %v, want 127 (the trampoline refusing, not hako running)", ws)
 	}
 	if after := fileHash(t, e.bin); after != before {
 		t.Fatalf("the host's hako binary %s was changed from inside a container", e.bin)

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/internal/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -89,21 +91,49 @@ func testJoinAnotherContainersNamespaces(t *testing.T, e *env) {
 	}
 }
 
-// Joining a user namespace by path cannot be done from Go yet: refused
-// clearly, nothing left behind.
-func TestJoinUserNamespaceIsRefused(t *testing.T) { forRunners(t, testJoinUserNamespaceIsRefused) }
+// A container joins another container's user namespace by path (as the
+// containers of a pod share one) and makes its other namespaces in it: it
+// is root there, with the first container's id maps, and its new
+// namespaces belong to that user namespace. Joining the caller's own user
+// namespace is refused with the field and a hint; nothing is left.
+func TestJoinUserNamespace(t *testing.T) { forRunners(t, testJoinUserNamespace) }
 
-func testJoinUserNamespaceIsRefused(t *testing.T, e *env) {
-	before := mountinfo(t)
-	r := e.sh("joinuser", "true", func(s *specs.Spec) {
-		setNS(s, specs.UserNamespace, "/proc/self/ns/user")
-		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}
-		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}
-	})
-	if r.code == 0 || !strings.Contains(r.stderr, "user namespace") || !strings.Contains(r.stderr, "not supported") {
-		t.Errorf("joining a user ns by path: %s", r)
+func testJoinUserNamespace(t *testing.T, e *env) {
+	first := e.bundle([]string{"sleep", "1000"}, nil)
+	remap(t, first)
+	e.must("run", "-d", "--bundle", first, "owner")
+	pid := e.state("owner").Pid
+	defer e.deleteAndReap("owner", pid)
+	userNS := "/proc/" + itoa(pid) + "/ns/user"
+	want, err := os.Readlink(userNS)
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.noLeftovers("joinuser", before)
+
+	second := e.bundle([]string{"sh", "-c", "readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map; touch /dev/shm/made && stat -c %u /dev/shm/made"}, nil)
+	remap(t, second)
+	s, err := spec.Load(filepath.Join(second, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setNS(s, specs.UserNamespace, userNS)
+	s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+	if err := spec.Write(filepath.Join(second, "config.json"), s); err != nil {
+		t.Fatal(err)
+	}
+	out := e.must("run", "--bundle", second, "joiner")
+	if got := strings.Join(strings.Fields(out), " "); got != want+" 0 0 100000 65536 0" {
+		t.Errorf("in the joined user namespace: %q, want %q, uid 0, the owner's map and a file made as its root", got, want)
+	}
+
+	before := mountinfo(t)
+	r := e.sh("joinself", "true", func(s *specs.Spec) {
+		setNS(s, specs.UserNamespace, "/proc/self/ns/user")
+	})
+	if r.code == 0 || !strings.Contains(r.stderr, "user namespace") || !strings.Contains(r.stderr, "/proc/self/ns/user") {
+		t.Errorf("joining hako's own user ns by path: %s", r)
+	}
+	e.noLeftovers("joinself", before)
 }
 
 // A path that is not a namespace of the named type is refused with the
