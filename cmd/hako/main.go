@@ -16,8 +16,8 @@ import (
 	"os"
 
 	"github.com/hako-dev/hako/internal/cli"
-	"github.com/hako-dev/hako/internal/goinit"
 	_ "github.com/hako-dev/hako/internal/earlyinit" // the first init: see the package
+	"github.com/hako-dev/hako/internal/goinit"
 )
 
 func main() {

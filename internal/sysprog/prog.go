@@ -41,24 +41,24 @@ func R(r Reg) Arg { return Arg{kind: kindReg, val: uintptr(r)} }
 
 // Macro ops: steps that need a decision in the child, not only a syscall.
 const (
-	macroBase     = 1 << 20
-	opWaitByte    = macroBase + iota // read one byte from fd a0; EOF means the parent gave up: exit quietly
-	opMask                           // mask path a0 with /dev/null (reg a1) or a read-only tmpfs
-	opFindExec                       // first executable regular file among a1 paths at a0 -> out
-	opExecve                         // execve(paths a0[reg a1], argv a2, envp a3)
-	opCheckCwd                       // getcwd into buffer a0 (size a1) must be reachable from the root
-	opCheckNull                      // fstat(reg a0) must be the character device 1:3
-	opSendFD                         // send fd (reg a1) over socket a0 with SCM_RIGHTS (msghdr a2, its fd slot a3)
-	opStatIsDir                      // fstat(reg a0): out = 1 for a directory, else 0
-	opSkipIfZero                     // skip the next a1 ops when reg a0 is zero
-	opExecTramp                      // execveat(a0, "", argv a3 with [0] = paths a1[reg a2], envp a4), report fd a5 kept open
-	opSpawnTramp                     // as opExecTramp, in a new process (vfork); report its pid; this one exits
-	opCloexecFrom                    // mark every fd >= a0 close-on-exec: close_range, else fcntl per open fd
-	opStage                          // a stage of the Go runner (a0: its id); the raw child cannot run it
-	opResetSignals                   // default handlers for every signal the runtime handles, none blocked
-	opOrBytes                        // OR the a2 bytes at a1 into the memory at a0
-	opRespawn                        // fork into our parent's child (which goes on) and exit, reporting its pid
-	opHandover                       // Go runner only: clear close-on-exec of the a4 fds at a3, execveat(a0, "", argv a1, envp a2); a5: in a new process (vfork), report its pid, exit
+	macroBase      = 1 << 20
+	opWaitByte     = macroBase + iota // read one byte from fd a0; EOF means the parent gave up: exit quietly
+	opMask                            // mask path a0 with /dev/null (reg a1) or a read-only tmpfs
+	opFindExec                        // first executable regular file among a1 paths at a0 -> out
+	opExecve                          // execve(paths a0[reg a1], argv a2, envp a3)
+	opCheckCwd                        // getcwd into buffer a0 (size a1) must be reachable from the root
+	opCheckNull                       // fstat(reg a0) must be the character device 1:3
+	opSendFD                          // send fd (reg a1) over socket a0 with SCM_RIGHTS (msghdr a2, its fd slot a3)
+	opStatIsDir                       // fstat(reg a0): out = 1 for a directory, else 0
+	opSkipIfZero                      // skip the next a1 ops when reg a0 is zero
+	opExecTramp                       // execveat(a0, "", argv a3 with [0] = paths a1[reg a2], envp a4), report fd a5 kept open
+	opSpawnTramp                      // as opExecTramp, in a new process (vfork); report its pid; this one exits
+	opCloexecFrom                     // mark every fd >= a0 close-on-exec: close_range, else fcntl per open fd
+	opStage                           // a stage of the Go runner (a0: its id); the raw child cannot run it
+	opResetSignals                    // default handlers for every signal the runtime handles, none blocked
+	opOrBytes                         // OR the a2 bytes at a1 into the memory at a0
+	opRespawn                         // fork into our parent's child (which goes on) and exit, reporting its pid
+	opHandover                        // Go runner only: clear close-on-exec of the a4 fds at a3, execveat(a0, "", argv a1, envp a2); a5: in a new process (vfork), report its pid, exit
 )
 
 // Op flags.

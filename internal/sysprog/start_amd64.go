@@ -98,4 +98,3 @@ func (p *Program) fork(flags uintptr, pidfd *int32) (int, syscall.Errno) {
 	runtime_AfterFork()
 	return int(pid), syscall.Errno(errno)
 }
-
