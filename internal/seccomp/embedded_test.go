@@ -2,6 +2,7 @@ package seccomp_test
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -219,5 +220,55 @@ func TestEmbeddedHelperFoundFromMemory(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "not a SHA-256") {
 			t.Errorf("digest %q: %v", bad, err)
 		}
+	}
+}
+
+// A file of this package embedded in the test binary, as the helper is in
+// hako: read-only data mapped from the executable.
+//
+//go:embed seccomp_test.go
+var embeddedSource string
+
+// The embedded helper is copied into the memfd from hako's executable,
+// where its bytes lie, without reading them into hako's memory; bytes not
+// mapped from the executable are refused, leaving the memfd empty (and
+// sealedMemfd writes them itself).
+func TestCopyFromExe(t *testing.T) {
+	memfd := func() (int, func() string) {
+		fd, err := unix.MemfdCreate("test", unix.MFD_CLOEXEC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd, func() string {
+			b, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(fd))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+	}
+	if len(embeddedSource) < 8192 {
+		t.Fatalf("the embedded file has only %d bytes", len(embeddedSource))
+	}
+	fd, content := memfd()
+	if !seccomp.CopyFromExe(fd, embeddedSource) {
+		t.Fatal("bytes embedded in the executable were not copied from it")
+	}
+	if content() != embeddedSource {
+		t.Error("the copy differs from the embedded bytes")
+	}
+	heap := strings.Clone(embeddedSource)
+	fd, content = memfd()
+	if seccomp.CopyFromExe(fd, heap) || content() != "" {
+		t.Errorf("bytes on the heap: copied %d bytes from the executable", len(content()))
+	}
+	f, err := seccomp.SealedMemfd(heap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if b, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err != nil || string(b) != heap {
+		t.Errorf("sealedMemfd of bytes on the heap: %d bytes, %v", len(b), err)
 	}
 }

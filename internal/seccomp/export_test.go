@@ -10,7 +10,10 @@ var (
 	DecodeEntry = decodeEntry
 )
 
-var SealedMemfd = sealedMemfd
+var (
+	SealedMemfd = sealedMemfd
+	CopyFromExe = copyFromExe
+)
 
 // SetEmbedded makes bin, with digest, the helper embedded in hako until
 // the test ends.
