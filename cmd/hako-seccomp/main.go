@@ -10,6 +10,10 @@
 //
 // A problem with the profile is an answer; a malformed request makes it
 // exit 2 with a message on stderr.
+//
+// `make build` embeds it, stripped, in hako, which runs it from a sealed
+// memfd (internal/seccomp); it closes every descriptor but stdio that it
+// inherited before its Go runtime starts (closefds.go).
 package main
 
 import (

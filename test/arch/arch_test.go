@@ -73,17 +73,23 @@ func TestRuntimeBinaryLinksNoImageHalf(t *testing.T) {
 
 // hako is pure Go: cgo's start-up (static glibc, the cgo runtime) would
 // cost every container start about a millisecond of CPU per process.
-// libseccomp lives in the helper hako-seccomp (internal/seccompc).
+// libseccomp lives in the helper hako-seccomp (internal/seccompc), which
+// `make build` embeds in hako as bytes (the tag hako_embed_seccomp; -e:
+// the embedded files exist only after `make build`).
 func TestRuntimeBinaryIsPureGo(t *testing.T) {
-	for _, cmd := range []string{"cmd/hako", "cmd/hako-image"} {
-		out, err := exec.Command("go", "list", "-tags", "osusergo,netgo", "-deps", "-f", "{{.ImportPath}} {{len .CgoFiles}}", mod+cmd).Output()
+	for _, b := range []struct{ cmd, tags string }{
+		{"cmd/hako", "osusergo,netgo"},
+		{"cmd/hako", "osusergo,netgo,hako_embed_seccomp"},
+		{"cmd/hako-image", "osusergo,netgo"},
+	} {
+		out, err := exec.Command("go", "list", "-e", "-tags", b.tags, "-deps", "-f", "{{.ImportPath}} {{len .CgoFiles}}", mod+b.cmd).Output()
 		if err != nil {
-			t.Fatalf("go list %s: %v", cmd, err)
+			t.Fatalf("go list -tags %s %s: %v", b.tags, b.cmd, err)
 		}
 		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 			pkg, n, _ := strings.Cut(l, " ")
 			if n != "0" || pkg == "runtime/cgo" || strings.HasPrefix(pkg, "github.com/seccomp/") || pkg == mod+"internal/seccompc" {
-				t.Errorf("%s depends on %s, which needs cgo: libseccomp belongs to cmd/hako-seccomp", cmd, pkg)
+				t.Errorf("%s (-tags %s) depends on %s, which needs cgo: libseccomp belongs to cmd/hako-seccomp", b.cmd, b.tags, pkg)
 			}
 		}
 	}
