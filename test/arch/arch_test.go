@@ -1,4 +1,4 @@
-// Package arch enforces the dependency rules of design.md §2
+// Package arch enforces the dependency rules of the design
 // (docs/architecture.md): the wall between the parent (spawn) and the child
 // (containerinit), the runtime half never importing the image half, leaves
 // importing no hako package but the few named below, the runtime binary
@@ -110,20 +110,20 @@ var rules = []rule{
 		name:   "the parent never links the child side",
 		from:   []string{"internal/spawn"},
 		banned: []string{"internal/containerinit/..."},
-		why:    "spawn is the parent side, containerinit the child side; they meet only over the init protocol (design.md §2)",
+		why:    "spawn is the parent side, containerinit the child side; they meet only over the init protocol (docs/architecture.md)",
 	},
 	{
 		name:   "the child side never links the parent side",
 		from:   []string{"internal/containerinit"},
 		banned: []string{"internal/spawn/...", "internal/runtime/...", "internal/cli/..."},
-		why:    "the child side (containerinit) runs inside the container and must not reach back into the parent's lifecycle or CLI (design.md §2)",
+		why:    "the child side (containerinit) runs inside the container and must not reach back into the parent's lifecycle or CLI (docs/architecture.md)",
 	},
 	{
 		name: "the runtime half ignores the image half",
 		from: []string{"internal/runtime"},
 		banned: []string{"internal/containerinit/...", "internal/cli/...",
 			"internal/image/...", "internal/unpack/...", "internal/bundle/..."},
-		why: "the runtime half only ever sees bundles, like runc; only the CLI joins the halves (design.md §2)",
+		why: "the runtime half only ever sees bundles, like runc; only the CLI joins the halves (docs/architecture.md)",
 	},
 	{
 		name: "the runtime binary links no image half",
@@ -149,7 +149,7 @@ var rules = []rule{
 		banned:  []string{"..."},
 		allowed: []string{"internal/logging", "internal/sysprog", "internal/timerslack", "internal/helperbin"},
 		why: "leaves may import only internal/logging, internal/sysprog (the setup-program builder), internal/timerslack " +
-			"and internal/helperbin (finding the helper binaries), so that each can be read, tested and changed alone (design.md §2)",
+			"and internal/helperbin (finding the helper binaries), so that each can be read, tested and changed alone (docs/architecture.md)",
 	},
 }
 
