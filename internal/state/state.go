@@ -124,13 +124,16 @@ func (s *Store) Remove(id string) error {
 	return os.RemoveAll(dir)
 }
 
-// Load reads a container's state.
+// Load reads a container's state. A state.json that does not decode (a
+// crash of the machine can leave it empty: it is renamed into place but
+// not fsynced, see WriteFileAtomic) is an error wrapping ErrCorrupt.
 func (s *Store) Load(id string) (*Container, error) {
 	dir, err := s.Dir(id)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	path := filepath.Join(dir, StateFile)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("container %q %w (looked in --root %s)", id, ErrNotExistText, s.Root)
@@ -138,11 +141,35 @@ func (s *Store) Load(id string) (*Container, error) {
 		return nil, err
 	}
 	var c Container
+	if len(data) == 0 {
+		return nil, corrupt(id, path, "is empty")
+	}
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("container %q: corrupt %s: %w", id, filepath.Join(dir, StateFile), err)
+		return nil, corrupt(id, path, "does not decode ("+err.Error()+")")
+	}
+	if c.ID != id {
+		return nil, corrupt(id, path, fmt.Sprintf("names container %q", c.ID))
 	}
 	return &c, nil
 }
+
+// ErrCorrupt is what a *CorruptError is: Load's error for a state.json
+// that holds no state of the container.
+var ErrCorrupt = errors.New("unreadable state")
+
+// CorruptError is a state.json that holds no state of container ID: What
+// it is, e.g. "is empty".
+type CorruptError struct {
+	ID, Path, What string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("container %q: %v: %s %s; a crash of the machine cuts a state short, and ends the container's processes with it — hint: `hako delete %s` removes what is left", e.ID, ErrCorrupt, e.Path, e.What, e.ID)
+}
+
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+func corrupt(id, path, what string) error { return &CorruptError{ID: id, Path: path, What: what} }
 
 // ErrNotExistText wraps ErrNotExist for "container X does not exist".
 var ErrNotExistText = notExist{}
