@@ -30,11 +30,10 @@ const (
 // File names inside a container's directory.
 const (
 	StateFile = "state.json"
-	// ConfigFile holds the config the container was created with, as
-	// read (state.json stays small: every command reads it).
+	// ConfigFile held the config of containers created by the builds
+	// that kept it out of state.json; it is read for those only.
 	ConfigFile = "config.json"
 	FifoFile   = "exec.fifo"
-	LockFile   = "lock"
 )
 
 // ErrNotExist is returned for an unknown container; its text keeps the
@@ -59,9 +58,9 @@ type Container struct {
 	Cgroup json.RawMessage `json:"cgroup,omitempty"`
 	// Namespaces maps namespace type to the path that holds it (for exec).
 	Namespaces map[string]string `json:"namespaces,omitempty"`
-	// Config is the spec the container was created with, as state.json
-	// held it before ConfigFile existed; new containers keep it in
-	// ConfigFile.
+	// Config is the spec the container was created with, as read from
+	// the bundle. Save writes it last and byte for byte (see encode);
+	// containers whose state.json lacks it keep it in ConfigFile.
 	Config json.RawMessage `json:"config,omitempty"`
 	// Hooks are the config's hooks again: start and delete run them
 	// without decoding the whole config.
@@ -115,11 +114,19 @@ func (s *Store) Create(id string) (string, error) {
 	return dir, nil
 }
 
-// Remove deletes a container's directory.
+// Remove deletes a container's directory: the files hako makes in it by
+// name, then the directory itself, without reading it; whatever else it
+// holds (a lock file or config.json of an earlier build) through
+// os.RemoveAll.
 func (s *Store) Remove(id string) error {
 	dir, err := s.Dir(id)
 	if err != nil {
 		return err
+	}
+	unix.Unlink(filepath.Join(dir, StateFile))
+	unix.Unlink(filepath.Join(dir, FifoFile))
+	if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
+		return nil
 	}
 	return os.RemoveAll(dir)
 }
@@ -179,27 +186,42 @@ type notExist struct{}
 func (notExist) Error() string        { return "does not exist" }
 func (notExist) Is(target error) bool { return target == ErrNotExist }
 
-// SaveConfig writes the config a container was created with (before its
-// state: a container whose state exists has its config).
-func (s *Store) SaveConfig(id string, config []byte) error {
-	dir, err := s.Dir(id)
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(filepath.Join(dir, ConfigFile), config, 0o600)
-}
-
 // Save writes a container's state atomically: temp file, then rename.
 func (s *Store) Save(c *Container) error {
 	dir, err := s.Dir(c.ID)
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(c)
+	data, err := encode(c)
 	if err != nil {
 		return err
 	}
 	return WriteFileAtomic(filepath.Join(dir, StateFile), data, 0o600)
+}
+
+// encode is c as a JSON object whose last member is the config, spliced
+// in as it was read: json.Marshal would compact the config (kilobytes,
+// tens with a seccomp profile) on every Save. The config is checked to be
+// JSON, so that state.json always decodes.
+func encode(c *Container) ([]byte, error) {
+	if len(c.Config) == 0 {
+		return json.Marshal(c)
+	}
+	if !json.Valid(c.Config) {
+		return nil, fmt.Errorf("container %q: the config to store is not valid JSON", c.ID)
+	}
+	rest := *c
+	rest.Config = nil
+	data, err := json.Marshal(&rest)
+	if err != nil {
+		return nil, err
+	}
+	const key = `,"config":`
+	out := make([]byte, 0, len(data)+len(key)+len(c.Config))
+	out = append(out, data[:len(data)-1]...) // without the closing brace
+	out = append(out, key...)
+	out = append(out, c.Config...)
+	return append(out, '}'), nil
 }
 
 // WriteFileAtomic replaces path with data so that a reader sees either the
@@ -257,14 +279,16 @@ func (s *Store) List() ([]string, error) {
 	return ids, nil
 }
 
-// Lock takes the container's exclusive lock (flock), blocking. The returned
-// function releases it.
+// Lock takes the container's exclusive lock, blocking: a flock on its
+// directory, so that no lock file is made (on a disk filesystem every
+// file a create makes is an inode allocation). The returned function
+// releases it.
 func (s *Store) Lock(id string) (func(), error) {
 	dir, err := s.Dir(id)
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Open(filepath.Join(dir, LockFile), unix.O_CREAT|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return nil, fmt.Errorf("container %q %w", id, ErrNotExistText)
