@@ -88,5 +88,5 @@ It needs root, Go, hyperfine, runc, crun and busybox-static (` + "`make deps`" +
 installs them on Debian). ` + "`RUNS`" + `, ` + "`MANY_RUNS`" + ` and ` + "`ROUNDS`" + ` change the number of
 runs; ` + "`DISK_ROOT`" + ` moves the disk row's roots. On a cgroup v1 host crun 1.8 needs the hugetlb controller bound; the
 script mounts it if it is missing. Go micro-benchmarks of the hot paths:
-` + "`go test -run '^$' -bench . ./internal/spec ./internal/validate ./internal/state ./internal/initproto ./internal/seccomp`" + `.
+` + "`go test -run '^$' -bench . ./internal/spec ./internal/validate ./internal/state ./internal/seccomp`" + `.
 `
