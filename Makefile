@@ -12,7 +12,7 @@ deps:
 # starts for every container); hako-seccomp links libseccomp with cgo and
 # static glibc. The tags keep os/user and net in pure Go.
 TAGS = -tags osusergo,netgo
-LDVERSION = -X github.com/hako-dev/hako/internal/cli/clibase.Version=$(VERSION)
+LDVERSION = -X github.com/hako-dev/hako/internal/cli/cliroot.Version=$(VERSION)
 
 # Two binaries to install: hako (the runtime, lean: it starts for every
 # container) and hako-image (pull, images, rmi, import, bundle), which hako

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/cgroup"
-	"github.com/hako-dev/hako/internal/cgwarm"
+
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/spawn"
 	"github.com/hako-dev/hako/internal/spec"
@@ -53,7 +53,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		return nil, err
 	}
 	if !r.Systemd {
-		defer cgwarm.Start(r.Store.Root)()
+		defer cgroup.WarmAttach(r.Store.Root)()
 	}
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {

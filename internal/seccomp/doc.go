@@ -3,7 +3,7 @@
 // binary.
 //
 // libseccomp does the compiling, in the helper binary hako-seccomp
-// (cmd/hako-seccomp, package internal/seccompc), which hako runs with the
+// (cmd/hako-seccomp, package internal/libseccomp), which hako runs with the
 // profile on its stdin. The helper is $HAKO_SECCOMP_BINARY if set, else
 // the one `make build` embeds in hako (the tag hako_embed_seccomp, see
 // embedded.go), run from a sealed memfd, else hako-seccomp next to the

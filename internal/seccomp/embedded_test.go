@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/seccomp"
-	"github.com/hako-dev/hako/internal/seccompc"
+	"github.com/hako-dev/hako/internal/libseccomp"
 	"github.com/hako-dev/hako/internal/testutil"
 )
 
@@ -147,7 +147,7 @@ func TestEmbeddedHelperFoundFromMemory(t *testing.T) {
 	noHelperOnDisk(t)
 	c := &seccomp.Compiler{CacheDir: filepath.Join(t.TempDir(), seccomp.CacheName)}
 	s := testutil.MkdirSeccompProfile()
-	want, err := seccompc.Compile(s)
+	want, err := libseccomp.Compile(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/hako-dev/hako/internal/seccomp"
-	"github.com/hako-dev/hako/internal/seccompc"
+	"github.com/hako-dev/hako/internal/libseccomp"
 	"github.com/hako-dev/hako/internal/testutil"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -431,7 +431,7 @@ func prepareSeccomp(s *specs.LinuxSeccomp) (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, err := seccompc.Compile(s)
+	prog, err := libseccomp.Compile(s)
 	if err != nil {
 		return nil, err
 	}

@@ -137,14 +137,14 @@ var rules = []rule{
 	{
 		name:   "hako and hako-image link no libseccomp",
 		from:   []string{"cmd/hako", "cmd/hako-image"},
-		banned: []string{"runtime/cgo", "github.com/seccomp/...", "internal/seccompc/..."},
+		banned: []string{"runtime/cgo", "github.com/seccomp/...", "internal/libseccomp/..."},
 		why: "hako is pure Go: cgo's start-up (static glibc, the cgo runtime) would cost every container start about a " +
-			"millisecond of CPU per process; libseccomp lives in the helper hako-seccomp (internal/seccompc)",
+			"millisecond of CPU per process; libseccomp lives in the helper hako-seccomp (internal/libseccomp)",
 	},
 	{
 		name: "leaves import only logging, sysprog, stage, timerslack and helperbin",
 		from: []string{"internal/state", "internal/stage", "internal/mount", "internal/security", "internal/seccomp",
-			"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack", "internal/cli/clibase",
+			"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack", "internal/cli/cliroot",
 			"internal/sysprog", "internal/sigfwd", "internal/timerslack", "internal/helperbin"},
 		banned:  []string{"..."},
 		allowed: []string{"internal/logging", "internal/sysprog", "internal/stage", "internal/timerslack", "internal/helperbin"},
