@@ -65,8 +65,12 @@ type nsPlan struct {
 	// its cgroup).
 	newFlags  uintptr
 	newCgroup bool
-	newUser   bool
-	newNet    bool
+	// newTime: a new time namespace, unshared by the runner (clone(2)
+	// cannot take CLONE_NEWTIME, whose bit is one of the exit signal's);
+	// the process enters it when it executes.
+	newTime bool
+	newUser bool
+	newNet  bool
 	// join are the namespaces joined by path, the user namespace last
 	// (host root may join any namespace; once in a user namespace it may
 	// join only that namespace's own) and the mount namespace just before
@@ -134,6 +138,9 @@ func namespaces(l *specs.Linux) (nsPlan, error) {
 		switch ns.Type {
 		case specs.CgroupNamespace:
 			n.newCgroup = true
+			continue
+		case specs.TimeNamespace:
+			n.newTime = true
 			continue
 		case specs.UserNamespace:
 			n.newUser = true
@@ -442,6 +449,9 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		p.Wait(stepFail("waiting for the user namespace's id maps", ""))
 		pl.becomeRoot("the container's user namespace")
 	}
+	if ns.newTime {
+		p.Call(stepFail("creating the time namespace", ""), unix.SYS_UNSHARE, sysprog.Imm(unix.CLONE_NEWTIME))
+	}
 	pl.handover(trampFD, fifoFD)
 	if err := compileSysctls(p, s.Linux.Sysctl); err != nil {
 		return nil, err
@@ -590,6 +600,13 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 	for i, n := range ns.join {
 		fail := func(errno syscall.Errno) error {
 			return &Error{Step: "joining the container's namespaces", Err: fmt.Errorf("setns(%s): %w", n.Path, errno)}
+		}
+		if n.Type == specs.TimeNamespace {
+			// setns into a time namespace needs a process that shares
+			// its memory with no other: a forked copy goes on (in the
+			// container's pid namespace, joined before).
+			pl.respawn = true
+			p.Respawn(stepFail("joining the container's time namespace", "fork"))
 		}
 		p.Call(fail, unix.SYS_SETNS, sysprog.Imm(pl.ns.joinFDs[i]), sysprog.Imm(nsFlags[n.Type]))
 		p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(pl.ns.joinFDs[i]))

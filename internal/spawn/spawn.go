@@ -135,9 +135,11 @@ func Start(o *Options) (_ *Init, err error) {
 		return nil, err
 	}
 	if pl.respawn {
-		if child, err = moved(child, "entering the pid namespace"); err != nil {
+		next, err := moved(child, "entering the pid namespace")
+		if err != nil {
 			return nil, err
 		}
+		child = next
 	}
 	proc := child
 	in := &Init{Pid: child.Pid, proc: child}
@@ -196,9 +198,11 @@ func Start(o *Options) (_ *Init, err error) {
 	if err := child.Expect('R'); err != nil {
 		return nil, childErr(err)
 	}
-	if proc, err = spawned(pl, r, child); err != nil {
+	p, err := spawned(pl, r, child)
+	if err != nil {
 		return nil, err
 	}
+	proc = p
 	in.Pid, in.proc = proc.Pid, proc
 	in.execDone = func() error {
 		defer child.Close()
@@ -292,11 +296,21 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 	if err := cgroupThenGo(child, o.JoinCgroup); err != nil {
 		return nil, err
 	}
-	if r.name == goRunner && sysprog.Supported {
-		// The raw child spawned the Go runner into the pid namespace.
-		if child, err = moved(child, "starting the Go runner"); err != nil {
+	if pl.respawn {
+		next, err := moved(child, "joining the container's time namespace")
+		if err != nil {
 			return nil, err
 		}
+		child = next
+		proc = child
+	}
+	if r.name == goRunner && sysprog.Supported {
+		// The raw child spawned the Go runner into the pid namespace.
+		next, err := moved(child, "starting the Go runner")
+		if err != nil {
+			return nil, err
+		}
+		child = next
 		proc = child
 	}
 	if pl.console {
@@ -309,10 +323,13 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 	if err := child.Expect('R'); err != nil {
 		return nil, childErr(err)
 	}
-	if proc, err = spawned(pl, r, child); err != nil {
+	p, err := spawned(pl, r, child)
+	if err != nil {
 		return nil, err
 	}
-	if err := child.Done(); err != nil {
+	proc = p
+	// The records after the spawn are the process's to read.
+	if err := proc.Done(); err != nil {
 		return nil, childErr(err)
 	}
 	child.Close()

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -32,19 +34,30 @@ type Child struct {
 	p     *Program
 	sock  *os.File
 	pidfd *os.File
-	// forked is the pid of the process the program's SpawnThrough made,
-	// once its record came (0 before).
-	forked int
-	// pending are records read while looking for the pid record.
-	pending [][]byte
+	// forked is a pidfd of the process the program spawned or forked
+	// last, once its record came (nil before).
+	forked *os.File
+	// pending are records read while looking for that record.
+	pending []record
+}
+
+// record is one message of a runner, with the fds it carried.
+type record struct {
+	b   []byte
+	fds []int
+}
+
+func (r record) close() {
+	for _, fd := range r.fds {
+		unix.Close(fd)
+	}
 }
 
 // The records a runner sends its parent, told apart by their size.
 const (
-	tokenRecord = 1  // a token: Signal
+	tokenRecord = 1  // a token: Signal; 'F' with an fd: SendFD; 'K' with an fd: a pidfd of a process the program spawned or forked
 	execRecord  = 4  // the trampoline's errno: its execve failed
 	failRecord  = 8  // an op failed: index, errno
-	pidRecord   = 12 // 'P', 3 bytes of padding, the pid SpawnThrough made, 4 bytes of padding
 	textHeader  = 16 // "hako-err", errno, padding, then the message of a Go stage's failure
 )
 
@@ -92,24 +105,46 @@ func (p *Program) Attach(pid int, sock int) (*Child, error) {
 	return c, nil
 }
 
-// Forked returns the process that the program's [Program.SpawnThrough]
-// started, with a pidfd of its own; the Child that started it (and exits
-// then) is still to be waited for. Call it after that Child exited: the
-// pid came before. The process is this process's child, not yet reaped,
-// so its pid cannot have been reused.
+// Forked returns the process that the program spawned (SpawnThrough, a
+// Handover that spawns) or forked (Respawn) last, from the pidfd it sent:
+// the Child that did so exits then and is still to be waited for. Call it
+// after that Child exited: the record came before.
 func (c *Child) Forked() (*Child, error) {
-	if c.forked == 0 {
-		c.takePid()
+	if c.forked == nil {
+		c.drain()
 	}
-	if c.forked <= 0 {
+	if c.forked == nil {
 		return nil, errors.New("container setup: the program has started no process")
 	}
-	fd, err := unix.PidfdOpen(c.forked, unix.PIDFD_NONBLOCK)
+	pid, err := pidfdPid(c.forked)
 	if err != nil {
-		return nil, fmt.Errorf("pidfd_open(%d): %w", c.forked, err)
+		return nil, err
 	}
-	unix.CloseOnExec(fd)
-	return &Child{Pid: c.forked, p: c.p, sock: c.sock, pidfd: os.NewFile(uintptr(fd), "pidfd")}, nil
+	f := c.forked
+	c.forked = nil
+	// The records read meanwhile are the new process's to hand out: it
+	// shares the socket.
+	next := &Child{Pid: pid, p: c.p, sock: c.sock, pidfd: f, pending: c.pending}
+	c.pending = nil
+	return next, nil
+}
+
+// pidfdPid is the pid (in our pid namespace) of the process of a pidfd.
+func pidfdPid(f *os.File) (int, error) {
+	b, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(int(f.Fd())))
+	if err != nil {
+		return 0, fmt.Errorf("reading a pidfd's pid: %w", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+			pid, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || pid <= 0 {
+				return 0, fmt.Errorf("a pidfd of a process that is gone (Pid: %s)", strings.TrimSpace(v))
+			}
+			return pid, nil
+		}
+	}
+	return 0, errors.New("reading a pidfd's pid: no Pid line in its fdinfo")
 }
 
 // KeepAlive keeps the program's memory until the caller is done with the
@@ -203,68 +238,86 @@ func (c *Child) Release() {
 // sending what the parent expected.
 var ErrExited = errors.New("the container's setup process exited early")
 
-// takePid reads what is there until the pid record; the records before it
-// wait in pending for recv.
-func (c *Child) takePid() {
-	for c.forked == 0 {
-		buf, n, _, err := c.read(nil, false)
+// drain reads what is there without waiting: a pid record is taken
+// (Forked), the others wait in pending for recv.
+func (c *Child) drain() {
+	for {
+		r, err := c.read(false)
 		if err != nil {
 			return
 		}
-		if n == pidRecord && buf[0] == 'P' {
-			c.forked = int(int32(binary.NativeEndian.Uint32(buf[4:])))
-			return
+		if c.isPid(r) {
+			continue
 		}
-		c.pending = append(c.pending, buf)
-		if n == 0 {
+		c.pending = append(c.pending, r)
+		if len(r.b) == 0 {
 			return
 		}
 	}
 }
 
-// recv reads one message: a token, a failure record or end of file. A
-// pid record is kept (Forked) and the next message read.
-func (c *Child) recv(oob []byte) (tok byte, n, oobn int, err error) {
+// isPid takes r if it is a pid record.
+func (c *Child) isPid(r record) bool {
+	if len(r.b) != 1 || r.b[0] != 'K' || len(r.fds) != 1 {
+		return false
+	}
+	if c.forked != nil {
+		c.forked.Close()
+	}
+	unix.SetNonblock(r.fds[0], true) // before NewFile: pollable
+	c.forked = os.NewFile(uintptr(r.fds[0]), "pidfd")
+	return true
+}
+
+// recv reads the next record: a token (with the fds it carried), a
+// failure, or end of file. A pid record is kept (Forked) and the next one
+// read.
+func (c *Child) recv() (tok byte, fds []int, err error) {
 	for {
-		var buf []byte
+		var r record
 		if len(c.pending) > 0 {
-			buf, c.pending = c.pending[0], c.pending[1:]
-			n = len(buf)
-		} else if buf, n, oobn, err = c.read(oob, true); err != nil {
-			return 0, 0, 0, err
+			r, c.pending = c.pending[0], c.pending[1:]
+		} else if r, err = c.read(true); err != nil {
+			return 0, nil, err
+		}
+		if c.isPid(r) {
+			continue
+		}
+		b, n := r.b, len(r.b)
+		if n != tokenRecord {
+			r.close()
 		}
 		switch {
 		case n == 0:
-			return 0, 0, oobn, ErrExited
+			return 0, nil, ErrExited
 		case n == tokenRecord:
-			return buf[0], n, oobn, nil
+			return b[0], r.fds, nil
 		case n == execRecord:
-			return 0, n, oobn, c.p.execFailure(syscall.Errno(binary.NativeEndian.Uint32(buf)))
+			return 0, nil, c.p.execFailure(syscall.Errno(binary.NativeEndian.Uint32(b)))
 		case n == failRecord:
-			return 0, n, oobn, c.p.failure(int(binary.NativeEndian.Uint32(buf)), syscall.Errno(binary.NativeEndian.Uint32(buf[4:])))
-		case n == pidRecord && buf[0] == 'P':
-			c.forked = int(int32(binary.NativeEndian.Uint32(buf[4:])))
-			continue
-		case n >= textHeader && [8]byte(buf[:8]) == textMagic:
-			return 0, n, oobn, &StageError{Msg: string(buf[textHeader:n]), Errno: syscall.Errno(binary.NativeEndian.Uint32(buf[8:]))}
+			return 0, nil, c.p.failure(int(binary.NativeEndian.Uint32(b)), syscall.Errno(binary.NativeEndian.Uint32(b[4:])))
+		case n >= textHeader && [8]byte(b[:8]) == textMagic:
+			return 0, nil, &StageError{Msg: string(b[textHeader:]), Errno: syscall.Errno(binary.NativeEndian.Uint32(b[8:]))}
 		}
-		return 0, n, oobn, fmt.Errorf("container setup: unexpected %d-byte message", n)
+		return 0, nil, fmt.Errorf("container setup: unexpected %d-byte message", n)
 	}
 }
 
-// read reads one message as it is; without wait, EAGAIN when none is
-// there.
-func (c *Child) read(oob []byte, wait bool) (buf []byte, n, oobn int, err error) {
+// read reads one message as it is, with its fds (close-on-exec); without
+// wait, EAGAIN when none is there.
+func (c *Child) read(wait bool) (record, error) {
 	rc, err := c.sock.SyscallConn()
 	if err != nil {
-		return nil, 0, 0, err
+		return record{}, err
 	}
 	var small [textHeader]byte
-	buf = small[:]
+	buf := small[:]
+	oob := make([]byte, syscall.CmsgSpace(4))
+	var n, oobn int
 	var rerr error
 	read := func(fd uintptr) bool {
 		for {
-			// Most records are 1 to 12 bytes; a stage's text is longer:
+			// Most records are 1 to 8 bytes; a stage's text is longer:
 			// peek at the size (MSG_TRUNC) and make room.
 			size, _, err := syscall.Recvfrom(int(fd), small[:], syscall.MSG_DONTWAIT|syscall.MSG_PEEK|syscall.MSG_TRUNC)
 			if err == syscall.ECONNRESET {
@@ -273,7 +326,7 @@ func (c *Child) read(oob []byte, wait bool) (buf []byte, n, oobn int, err error)
 			if err == nil && size > len(buf) {
 				buf = make([]byte, size)
 			}
-			n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_DONTWAIT)
+			n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_DONTWAIT|syscall.MSG_CMSG_CLOEXEC)
 			// ECONNRESET: the child exited with a token of ours unread
 			// (it failed before its Wait). The kernel reports that once,
 			// before the messages the child sent: read on.
@@ -292,18 +345,29 @@ func (c *Child) read(oob []byte, wait bool) (buf []byte, n, oobn int, err error)
 		err = rerr
 	}
 	if err != nil {
-		return nil, 0, 0, err
+		return record{}, err
 	}
-	return buf[:n], n, oobn, nil
+	r := record{b: append([]byte(nil), buf[:n]...)}
+	if oobn > 0 {
+		if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for i := range msgs {
+				if fds, err := syscall.ParseUnixRights(&msgs[i]); err == nil {
+					r.fds = append(r.fds, fds...)
+				}
+			}
+		}
+	}
+	return r, nil
 }
 
 // Expect waits for token t from the child ([Program.Signal]); a failure
 // of the child comes back as its op's error.
 func (c *Child) Expect(t byte) error {
-	tok, _, _, err := c.recv(nil)
+	tok, fds, err := c.recv()
 	if err != nil {
 		return err
 	}
+	record{fds: fds}.close()
 	if tok != t {
 		return fmt.Errorf("container setup: expected token %q, got %q", t, tok)
 	}
@@ -312,54 +376,36 @@ func (c *Child) Expect(t byte) error {
 
 // RecvFD waits for an fd sent by [Program.SendFD].
 func (c *Child) RecvFD(name string) (*os.File, error) {
-	oob := make([]byte, syscall.CmsgSpace(4))
-	tok, _, oobn, err := c.recv(oob)
+	tok, fds, err := c.recv()
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("container setup: token %q without an fd", tok)
-	}
-	fds, err := syscall.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
+	if tok != 'F' || len(fds) != 1 {
+		record{fds: fds}.close()
 		return nil, fmt.Errorf("container setup: token %q without exactly one fd", tok)
 	}
-	syscall.CloseOnExec(fds[0])
 	return os.NewFile(uintptr(fds[0]), name), nil
+}
+
+// failure reports whether r is a failure's record.
+func failureRecord(b []byte) bool {
+	n := len(b)
+	return n == failRecord || n == execRecord || n >= textHeader && [8]byte(b[:8]) == textMagic
 }
 
 // Failed returns the failure the child reported, if it has reported one
 // already, without waiting.
 func (c *Child) Failed() error {
-	for _, r := range c.pending {
-		if n := len(r); n == failRecord || n == execRecord || n >= textHeader && [8]byte(r[:8]) == textMagic {
-			_, _, _, err := c.recv(nil) // the pending ones first
-			for err == nil && len(c.pending) > 0 {
-				_, _, _, err = c.recv(nil)
-			}
+	c.drain()
+	for i, r := range c.pending {
+		if failureRecord(r.b) {
+			c.pending = append(c.pending[:i:i], c.pending[i+1:]...)
+			c.pending = append([]record{r}, c.pending...)
+			_, _, err := c.recv()
 			return err
 		}
 	}
-	buf := make([]byte, textHeader)
-	rc, err := c.sock.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	n := 0
-	rc.Control(func(fd uintptr) {
-		for {
-			n, _, err = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT|syscall.MSG_PEEK|syscall.MSG_TRUNC)
-			if err != syscall.ECONNRESET { // reported once, see recv
-				break
-			}
-		}
-	})
-	if err != nil || (n != failRecord && n != execRecord && !(n >= textHeader && [8]byte(buf[:8]) == textMagic)) {
-		return nil
-	}
-	_, _, _, err = c.recv(nil)
-	return err
+	return nil
 }
 
 // Continue lets the child past its next [Program.Wait].
@@ -371,7 +417,8 @@ func (c *Child) Continue() error {
 // Done waits until the child executed its process (the socket's last
 // holder closed it) and returns the failure it reported, if any.
 func (c *Child) Done() error {
-	_, _, _, err := c.recv(nil)
+	_, fds, err := c.recv()
+	record{fds: fds}.close()
 	if errors.Is(err, ErrExited) {
 		return nil
 	}

@@ -5,6 +5,8 @@ package sysprog
 import (
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // childMain is where the raw child starts (clone_amd64.s).
@@ -29,14 +31,14 @@ func childMain(p *Program) {
 func vforkTramp(flags, ptid uintptr, ctx *spawnCtx) (pid, errno uintptr)
 
 // spawnTramp starts the process that executes t's trampoline: our
-// parent's child (CLONE_PARENT), in our pid namespace for children; its
-// pid goes to *tid.
+// parent's child (CLONE_PARENT), in our pid namespace for children; a
+// pidfd of it goes to *pidfd.
 //
 //go:nosplit
 //go:norace
-func spawnTramp(tid *int32, t *spawnCtx) syscall.Errno {
-	const flags = syscall.CLONE_VM | syscall.CLONE_VFORK | syscall.CLONE_PARENT | syscall.CLONE_PARENT_SETTID | uintptr(syscall.SIGCHLD)
-	_, e := vforkTramp(flags, uintptr(unsafe.Pointer(tid)), t)
+func spawnTramp(pidfd *int32, t *spawnCtx) syscall.Errno {
+	const flags = syscall.CLONE_VM | syscall.CLONE_VFORK | syscall.CLONE_PARENT | unix.CLONE_PIDFD | uintptr(syscall.SIGCHLD)
+	_, e := vforkTramp(flags, uintptr(unsafe.Pointer(pidfd)), t)
 	if e == 0 && t.errno != 0 {
 		e = t.errno // the new process could not execute the trampoline
 	}

@@ -51,7 +51,7 @@ child:
 TEXT ·vforkTramp(SB),NOSPLIT|NOFRAME,$0-40
 	MOVQ	flags+0(FP), DI
 	XORQ	SI, SI           // stack: the caller's
-	MOVQ	ptid+8(FP), DX   // parent_tid: CLONE_PARENT_SETTID stores the pid there
+	MOVQ	ptid+8(FP), DX   // parent_tid: CLONE_PIDFD stores the pidfd there
 	XORQ	R10, R10
 	XORQ	R8, R8
 	MOVQ	ctx+16(FP), R12

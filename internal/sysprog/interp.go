@@ -175,7 +175,7 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		s := p.scratch
 		t := &s.spawn
 		t.tramp, t.path, t.argv, t.envp, t.errno = a[0], uintptr(unsafe.Pointer(&s.empty[0])), a[3], a[4], 0
-		e := spawnTramp(&s.forkTid, t)
+		e := spawnTramp(&s.forkFD, t)
 		if e != 0 {
 			syscall.RawSyscall(syscall.SYS_FCNTL, a[5], syscall.F_SETFD, syscall.FD_CLOEXEC)
 			return 0, e, 0
@@ -192,14 +192,15 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		}
 		return 0, 0, 0
 	case opRespawn:
-		pid, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, syscall.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+		s := p.scratch
+		pid, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, syscall.CLONE_PARENT|unix.CLONE_PIDFD|uintptr(syscall.SIGCHLD), 0, uintptr(unsafe.Pointer(&s.forkFD)), 0, 0, 0)
 		if e != 0 {
 			return 0, e, 0
 		}
 		if pid == 0 {
+			syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(s.forkFD), 0, 0) // a copy of our parent's: not ours
 			return 0, 0, 0 // the new process: go on
 		}
-		p.scratch.forkTid = int32(pid)
 		p.reportPid()
 		for {
 			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
@@ -219,7 +220,7 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 		s := p.scratch
 		t := &s.spawn
 		t.tramp, t.path, t.argv, t.envp, t.errno = a[0], uintptr(unsafe.Pointer(&s.empty[0])), a[1], a[2], 0
-		if e := spawnTramp(&s.forkTid, t); e != 0 {
+		if e := spawnTramp(&s.forkFD, t); e != 0 {
 			return 0, e, 0
 		}
 		p.reportPid()
@@ -237,17 +238,17 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 	return 0, syscall.ENOSYS, 0
 }
 
-// reportPid tells the parent the pid of the process the program spawned:
-// 'P' and it.
+// reportPid tells the parent which process the program spawned or forked:
+// the record "P" with a pidfd of it (forkFD), which it closes.
 //
 //go:nosplit
 //go:norace
 func (p *Program) reportPid() {
 	s := p.scratch
-	rec := &s.rec
-	rec[0] = 'P'
-	*(*int32)(unsafe.Pointer(&rec[4])) = s.forkTid
-	syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(p.syncFD), uintptr(unsafe.Pointer(&rec[0])), pidRecord, msgNoSignal, 0, 0)
+	m := &s.pidMsg // its pointers were set by load: no write barrier here
+	*(*int32)(unsafe.Pointer(&m.cmsg[syscall.SizeofCmsghdr])) = s.forkFD
+	syscall.RawSyscall(syscall.SYS_SENDMSG, uintptr(p.syncFD), uintptr(unsafe.Pointer(&m.hdr)), msgNoSignal)
+	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(s.forkFD), 0, 0)
 }
 
 // trampPrelude prepares the execveat of the trampoline for opExecTramp

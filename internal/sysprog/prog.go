@@ -126,10 +126,21 @@ type scratch struct {
 	modeV  [4]byte
 	stx    unix.Statx_t
 	stack  []byte // the raw child's stack
-	// forkTid is where the kernel stores the pid of the process an
-	// opSpawnTramp made (CLONE_PARENT_SETTID); spawn is that op's scratch.
-	forkTid int32
-	spawn   spawnCtx
+	// forkFD is where the kernel stores a pidfd of the process an op
+	// spawned or forked (CLONE_PIDFD); spawn is the spawn ops' scratch;
+	// pidMsg sends the pidfd to the parent (SCM_RIGHTS): a pid would mean
+	// nothing to it once the runner is in another pid namespace.
+	forkFD int32
+	spawn  spawnCtx
+	pidMsg pidMsg
+}
+
+// pidMsg is a sendmsg(2) of the record "P" with one fd.
+type pidMsg struct {
+	hdr  syscall.Msghdr
+	iov  syscall.Iovec
+	cmsg [24]byte // CmsgSpace(4) on 64-bit: a cmsghdr and an int, aligned
+	data [1]byte
 }
 
 // spawnCtx is what the process that opSpawnTramp makes needs, read by it
@@ -489,6 +500,15 @@ func (p *Program) load() {
 	copy(s.tmpfs[:], "tmpfs\x00")
 	copy(s.modeK[:], "mode\x00")
 	copy(s.modeV[:], "755\x00")
+	m := &s.pidMsg
+	m.data[0] = 'K'
+	m.iov.Base, m.iov.Len = &m.data[0], 1
+	h := (*syscall.Cmsghdr)(unsafe.Pointer(&m.cmsg[0]))
+	h.Level, h.Type = syscall.SOL_SOCKET, syscall.SCM_RIGHTS
+	h.SetLen(syscall.CmsgLen(4))
+	m.hdr.Iov, m.hdr.Iovlen = &m.iov, 1
+	m.hdr.Control = &m.cmsg[0]
+	m.hdr.SetControllen(len(m.cmsg))
 	p.scratch = s
 	p.loaded = true
 }

@@ -53,4 +53,4 @@ func (p *Program) SpawnThrough(fail Fail, tramp int, paths []string, idx Reg, ar
 }
 
 //go:nosplit
-func spawnTramp(tid *int32, t *spawnCtx) syscall.Errno { return syscall.ENOSYS }
+func spawnTramp(pidfd *int32, t *spawnCtx) syscall.Errno { return syscall.ENOSYS }

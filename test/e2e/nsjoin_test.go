@@ -163,3 +163,32 @@ func testNewNetnsHasLoopbackUp(t *testing.T, e *env) {
 		t.Errorf("lo is not up with 127.0.0.1: %q", out)
 	}
 }
+
+// A new time namespace is the container's process's own (clone(2) cannot
+// take CLONE_NEWTIME: the runner unshares it and the process enters it as
+// it executes), and an exec'd process joins it (through a forked copy of
+// the raw child: setns into a time namespace needs a process that shares
+// its memory with no other).
+func TestTimeNamespace(t *testing.T) { forRunners(t, testTimeNamespace) }
+
+func testTimeNamespace(t *testing.T, e *env) {
+	if _, err := os.Stat("/proc/self/ns/time"); err != nil {
+		t.Skip("no time namespaces here")
+	}
+	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+	})
+	e.must("run", "-d", "--bundle", b, "timens")
+	pid := e.state("timens").Pid
+	defer e.deleteAndReap("timens", pid)
+	ns, err := os.Readlink("/proc/" + itoa(pid) + "/ns/time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns == hostNS(t, "time") {
+		t.Fatalf("the container's process is in the host's time namespace %s", ns)
+	}
+	if out := strings.TrimSpace(e.must("exec", "timens", "readlink", "/proc/self/ns/time")); out != ns {
+		t.Errorf("exec'd process in time namespace %q, the container's is %s", out, ns)
+	}
+}
