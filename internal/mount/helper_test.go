@@ -86,6 +86,9 @@ type scenario struct {
 	// Rootfs/tmp, without making "/" private first: the negative control
 	// of the propagation test.
 	NoPrepare bool
+	// build, when set, compiles the program instead of Compile (in this
+	// process only: it is not marshalled).
+	build func(p *sysprog.Program) error
 }
 
 // outer is a first namespace the test controls completely: it sets up
@@ -418,6 +421,11 @@ func runScenario(sc scenario) (res result, err error) {
 	if sc.NoPrepare {
 		p.Call(func(errno syscall.Errno) error { return fmt.Errorf("mounting a tmpfs: %w", errno) },
 			unix.SYS_MOUNT, p.Str("tmpfs"), p.Str(filepath.Join(sc.Config.Rootfs, "tmp")), p.Str("tmpfs"), sysprog.Imm(0), sysprog.Imm(0))
+	} else if sc.build != nil {
+		if err := sc.build(p); err != nil {
+			unix.Close(parent)
+			return errResult(err, false), nil
+		}
 	} else if err := Compile(&sc.Config, p, Stages{}); err != nil {
 		unix.Close(parent)
 		return errResult(err, false), nil
@@ -500,7 +508,7 @@ func runScenario(sc scenario) (res result, err error) {
 	}
 	res.InitPid = c.Pid
 	res.NSInitPid, err = nsPid(c.Pid)
-	if err != nil {
+	if err != nil || len(sc.Probes) == 0 {
 		return res, err
 	}
 	res.Probes, err = probeInside(c.Pid, sc.Probes)
