@@ -14,8 +14,10 @@ import (
 var runtimes = []string{"hako", "runc", "crun"}
 
 // timeRows are the hyperfine benchmarks: name prefix and description.
+// DISKFS stands for the filesystem of the disk row's roots (disk-fs.txt).
 var timeRows = []struct{ key, desc string }{
-	{"a", "(a) `run` of /bin/true"},
+	{"a", "(a) `run` of /bin/true, `--root` on a tmpfs"},
+	{"a-disk", "(a) `run` of /bin/true, `--root` on DISKFS (a disk filesystem)"},
 	{"b", "(b) create + start + wait + delete"},
 	{"c", "(c) 20 containers at once (create, start, wait, delete)"},
 	{"e", "(e) `exec` of /bin/true in a running container"},
@@ -77,20 +79,25 @@ func stats(xs []float64) stat {
 
 // report prints the table of medians and ratios and writes BENCHMARKS.md.
 // dir holds the hyperfine JSON files (*.json), rss-RUNTIME.txt ("RUN
-// CREATE" in KiB) and size-RUNTIME.txt (bytes); machine is a Markdown
-// block describing the machine; out is the file to write.
+// CREATE" in KiB), size-RUNTIME.txt (bytes) and disk-fs.txt (the type of
+// the filesystem of the disk row's roots); machine is a Markdown block
+// describing the machine; out is the file to write.
 func report(dir, machine, out string) error {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	times, err := readTimes(files)
 	if err != nil {
 		return err
 	}
+	diskFS, err := os.ReadFile(filepath.Join(dir, "disk-fs.txt"))
+	if err != nil {
+		return fmt.Errorf("the filesystem of the disk row: %w", err)
+	}
 	var tbl strings.Builder
 	tbl.WriteString("| benchmark | hako | runc | crun | hako / crun | runc / crun |\n")
 	tbl.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, row := range timeRows {
 		med := map[string]float64{}
-		cells := []string{row.desc}
+		cells := []string{strings.ReplaceAll(row.desc, "DISKFS", strings.TrimSpace(string(diskFS)))}
 		for _, rt := range runtimes {
 			st := stats(times[row.key+"/"+rt])
 			if st.n == 0 {

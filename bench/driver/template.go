@@ -26,9 +26,18 @@ bench; do not edit it by hand.
   capabilities, no seccomp profile) with ` + "`ociVersion`" + ` 1.0.2 (crun 1.8
   refuses 1.1+), no terminal, and ` + "`/bin/true`" + ` as the process.
 - Each runtime has its own ` + "`--root`" + `, on a tmpfs that the bench mounts, as
-  ` + "`/run`" + ` is a tmpfs on a usual host.
+  ` + "`/run`" + ` is a tmpfs on a usual host; in the disk row of (a), in a
+  directory on a disk filesystem (` + "`DISK_ROOT`" + `, by default ` + "`/var/tmp`" + `; its
+  type, device and mount options are under Machine).
 - **(a)** ` + "`RUNTIME --root R run --bundle B ID`" + ` in the foreground, timed by
-  ` + "`hyperfine -N`" + `.
+  ` + "`hyperfine -N`" + `, with the roots on the tmpfs and on disk, in one hyperfine
+  run. On disk, what a runtime's state costs shows: the files and
+  directories it makes and removes for each container, and any fsync.
+  ext4 without a journal skips, for every inode it allocates, each inode
+  freed in the last minute (the last six while the block of the inode
+  table that holds it is not written back), looking each one up: a file
+  made for each container costs more the more files were made and
+  deleted in its block group before it, by anyone.
 - **(b)** ` + "`bench/driver cycle`" + `: ` + "`create --pid-file`" + `, ` + "`start`" + `, wait for the
   container's process to exit (the driver is a child subreaper, so the
   orphaned process is its child), ` + "`delete`" + `. The time includes the
@@ -77,7 +86,7 @@ bench; do not edit it by hand.
 
 It needs root, Go, hyperfine, runc, crun and busybox-static (` + "`make deps`" + `
 installs them on Debian). ` + "`RUNS`" + `, ` + "`MANY_RUNS`" + ` and ` + "`ROUNDS`" + ` change the number of
-runs. On a cgroup v1 host crun 1.8 needs the hugetlb controller bound; the
+runs; ` + "`DISK_ROOT`" + ` moves the disk row's roots. On a cgroup v1 host crun 1.8 needs the hugetlb controller bound; the
 script mounts it if it is missing. Go micro-benchmarks of the hot paths:
-` + "`go test -run '^$' -bench . ./internal/spec ./internal/validate ./internal/state ./internal/initproto ./internal/seccomp`" + `.
+` + "`go test -run '^$' -bench . ./internal/spec ./internal/validate ./internal/state ./internal/seccomp`" + `.
 `

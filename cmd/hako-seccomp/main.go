@@ -1,6 +1,6 @@
 // Command hako-seccomp is the helper that compiles seccomp profiles with
 // libseccomp for hako, which is pure Go and does not link libseccomp (see
-// internal/seccomp for the protocol and the cache, internal/seccompc for
+// internal/seccomp for the protocol and the cache, internal/libseccomp for
 // the compiler). It reads one request as JSON on stdin and writes one
 // response as JSON on stdout:
 //
@@ -10,6 +10,10 @@
 //
 // A problem with the profile is an answer; a malformed request makes it
 // exit 2 with a message on stderr.
+//
+// `make build` embeds it, stripped, in hako, which runs it from a sealed
+// memfd (internal/seccomp); it closes every descriptor but stdio that it
+// inherited before its Go runtime starts (closefds.go).
 package main
 
 import (
@@ -19,7 +23,7 @@ import (
 	"os"
 
 	"github.com/hako-dev/hako/internal/seccomp"
-	"github.com/hako-dev/hako/internal/seccompc"
+	"github.com/hako-dev/hako/internal/libseccomp"
 )
 
 func main() {
@@ -38,15 +42,15 @@ func main() {
 	var resp seccomp.Response
 	switch req.Op {
 	case seccomp.OpVersion:
-		major, minor, micro := seccompc.Version()
+		major, minor, micro := libseccomp.Version()
 		resp.Version = fmt.Sprintf("%d.%d.%d", major, minor, micro)
 	case seccomp.OpNames, seccomp.OpCompile:
 		if req.Profile == nil {
 			fail("%q needs a profile", req.Op)
 		}
-		resp.Unknown = convert(seccompc.Unknown(req.Profile))
+		resp.Unknown = convert(libseccomp.Unknown(req.Profile))
 		if req.Op == seccomp.OpCompile {
-			prog, err := seccompc.Compile(req.Profile)
+			prog, err := libseccomp.Compile(req.Profile)
 			if err != nil {
 				resp = seccomp.Response{Error: err.Error()}
 			} else {
@@ -65,7 +69,7 @@ func main() {
 	}
 }
 
-func convert(ns []seccompc.Name) []seccomp.Name {
+func convert(ns []libseccomp.Name) []seccomp.Name {
 	var out []seccomp.Name
 	for _, n := range ns {
 		out = append(out, seccomp.Name{Field: n.Field, Name: n.Name, Elsewhere: n.Elsewhere})

@@ -16,12 +16,12 @@ import (
 	"os"
 
 	"github.com/hako-dev/hako/internal/cli"
-	_ "github.com/hako-dev/hako/internal/earlyinit" // the first init: see the package
+	_ "github.com/hako-dev/hako/internal/firstinit" // the first init: see the package
 	"github.com/hako-dev/hako/internal/goinit"
 )
 
 func main() {
-	// GOMAXPROCS is 1 and the stack already grown: internal/earlyinit did
+	// GOMAXPROCS is 1 and the stack already grown: internal/firstinit did
 	// both in the first package init, where they cost least. The Go init
 	// (hako-init) takes the same path.
 	if goinit.IsInit() {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hako-dev/hako/internal/cli/clibase"
+	"github.com/hako-dev/hako/internal/cli/cliroot"
 	"github.com/hako-dev/hako/internal/helperbin"
 
 	"github.com/hako-dev/hako/internal/timerslack"
@@ -22,16 +22,16 @@ import (
 // helper's own.
 
 func init() {
-	for _, v := range clibase.ImageVerbs {
+	for _, v := range cliroot.ImageVerbs {
 		register(func() *cobra.Command { return newImageVerbCmd(v) })
 	}
 }
 
-func newImageVerbCmd(v clibase.Verb) *cobra.Command {
+func newImageVerbCmd(v cliroot.Verb) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   v.Use,
 		Short: v.Short,
-		Long: v.Short + ".\n\nRun by the helper binary " + clibase.ImageHelper + ", found through $" + clibase.ImageHelperEnv +
+		Long: v.Short + ".\n\nRun by the helper binary " + cliroot.ImageHelper + ", found through $" + cliroot.ImageHelperEnv +
 			",\nnext to hako, or in $PATH; `hako " + v.Name + " --help` shows its flags.",
 		// The helper parses every flag, the global ones included.
 		DisableFlagParsing: true,
@@ -50,7 +50,7 @@ func newImageVerbCmd(v clibase.Verb) *cobra.Command {
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
 		err := execImageHelper(v.Name)
 		stubHelp(c, args)
-		clibase.Report(err)
+		cliroot.Report(err)
 	})
 	return cmd
 }
@@ -70,7 +70,7 @@ func execImageHelper(verb string) error {
 	if err != nil {
 		return fmt.Errorf("%s needs %w", verb, err)
 	}
-	argv := append([]string{clibase.ImageHelper}, os.Args[1:]...)
+	argv := append([]string{cliroot.ImageHelper}, os.Args[1:]...)
 	err = timerslack.Fork(func() error { return syscall.Exec(path, argv, os.Environ()) })
 	return fmt.Errorf("%s: running the image helper %s: %w", verb, path, err)
 }
@@ -78,7 +78,7 @@ func execImageHelper(verb string) error {
 // findImageHelper locates hako-image: $HAKO_IMAGE_BINARY if set, else next
 // to the running executable, else in $PATH.
 func findImageHelper() (string, error) {
-	p, err := helperbin.Find(clibase.ImageHelper, clibase.ImageHelperEnv)
+	p, err := helperbin.Find(cliroot.ImageHelper, cliroot.ImageHelperEnv)
 	if err != nil {
 		return "", fmt.Errorf("the image helper %w", err)
 	}

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hako-dev/hako/internal/cli/clibase"
+	"github.com/hako-dev/hako/internal/cli/cliroot"
 )
 
 // This test binary plays both programs: run with HAKO_CLI_TEST_AS_HAKO=1 it
 // is hako (Execute), and started as argv[0] "hako-image" it is a fake helper
 // that prints its argv as JSON and exits 42.
 func TestMain(m *testing.M) {
-	if filepath.Base(os.Args[0]) == clibase.ImageHelper {
+	if filepath.Base(os.Args[0]) == cliroot.ImageHelper {
 		json.NewEncoder(os.Stdout).Encode(os.Args)
 		os.Exit(42)
 	}
@@ -61,12 +61,12 @@ func TestImageVerbsExecHelperWithArgvUnchanged(t *testing.T) {
 		{"images"},
 		{"import", "--log", "/tmp/l", "f.tar"},
 	} {
-		stdout, stderr, code := runAsHako(t, []string{clibase.ImageHelperEnv + "=" + self}, args...)
+		stdout, stderr, code := runAsHako(t, []string{cliroot.ImageHelperEnv + "=" + self}, args...)
 		var argv []string
 		if err := json.Unmarshal([]byte(stdout), &argv); err != nil {
 			t.Fatalf("hako %v: the helper did not run (exit %d): %v\nstdout: %s\nstderr: %s", args, code, err, stdout, stderr)
 		}
-		want := append([]string{clibase.ImageHelper}, args...)
+		want := append([]string{cliroot.ImageHelper}, args...)
 		if !slices.Equal(argv, want) || code != 42 {
 			t.Errorf("hako %v: the helper got argv %q and exit %d, want %q and its exit status 42", args, argv, code, want)
 		}
@@ -74,7 +74,7 @@ func TestImageVerbsExecHelperWithArgvUnchanged(t *testing.T) {
 }
 
 func TestImageHelperNotFound(t *testing.T) {
-	env := []string{clibase.ImageHelperEnv + "=", "PATH=" + t.TempDir()}
+	env := []string{cliroot.ImageHelperEnv + "=", "PATH=" + t.TempDir()}
 	_, stderr, code := runAsHako(t, env, "--root", "/r", "pull", "alpine")
 	if code != 1 || !strings.Contains(stderr, "hako-image, which was not found") || !strings.Contains(stderr, "make build") {
 		t.Errorf("pull without a helper: exit %d, stderr %q; want 1 and where it looked and how to build it", code, stderr)
@@ -88,29 +88,29 @@ func TestImageHelperNotFound(t *testing.T) {
 
 func TestFindImageHelper(t *testing.T) {
 	dir := t.TempDir()
-	inPath := filepath.Join(dir, clibase.ImageHelper)
+	inPath := filepath.Join(dir, cliroot.ImageHelper)
 	os.WriteFile(inPath, []byte("#!/bin/sh\n"), 0o755)
 	notExec := filepath.Join(dir, "plain")
 	os.WriteFile(notExec, nil, 0o644)
 
 	t.Setenv("PATH", dir)
-	t.Setenv(clibase.ImageHelperEnv, "")
+	t.Setenv(cliroot.ImageHelperEnv, "")
 	if p, err := findImageHelper(); err != nil || p != inPath {
 		t.Errorf("found %q, %v; want %s from $PATH", p, err, inPath)
 	}
-	t.Setenv(clibase.ImageHelperEnv, notExec)
+	t.Setenv(cliroot.ImageHelperEnv, notExec)
 	if _, err := findImageHelper(); err == nil || !strings.Contains(err.Error(), notExec+" is not executable") {
-		t.Errorf("$%s naming a plain file: %v", clibase.ImageHelperEnv, err)
+		t.Errorf("$%s naming a plain file: %v", cliroot.ImageHelperEnv, err)
 	}
-	t.Setenv(clibase.ImageHelperEnv, filepath.Join(dir, "missing"))
+	t.Setenv(cliroot.ImageHelperEnv, filepath.Join(dir, "missing"))
 	if _, err := findImageHelper(); err == nil || !strings.Contains(err.Error(), "does not exist") {
-		t.Errorf("$%s naming nothing (must not fall back to $PATH): %v", clibase.ImageHelperEnv, err)
+		t.Errorf("$%s naming nothing (must not fall back to $PATH): %v", cliroot.ImageHelperEnv, err)
 	}
 }
 
 func TestImageVerbsListed(t *testing.T) {
 	root := NewRoot()
-	for _, v := range clibase.ImageVerbs {
+	for _, v := range cliroot.ImageVerbs {
 		c, _, err := root.Find([]string{v.Name})
 		if err != nil || c.Name() != v.Name || !c.DisableFlagParsing || c.Short != v.Short {
 			t.Errorf("hako %s is not listed as a helper verb: %v", v.Name, err)

@@ -11,19 +11,19 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/hako-dev/hako/internal/cli/clibase"
+	"github.com/hako-dev/hako/internal/cli/cliroot"
 
 	"github.com/hako-dev/hako/internal/timerslack"
 )
 
 // Globals are the flags every subcommand shares, spelled as runc spells them.
-type Globals = clibase.Globals
+type Globals = cliroot.Globals
 
 // ExitError carries a specific exit status (e.g. the container process's).
-type ExitError = clibase.ExitError
+type ExitError = cliroot.ExitError
 
 var (
-	globals  = &clibase.Global
+	globals  = &cliroot.Global
 	registry []func() *cobra.Command
 )
 
@@ -32,7 +32,7 @@ func register(f func() *cobra.Command) { registry = append(registry, f) }
 
 // NewRoot builds the command tree.
 func NewRoot() *cobra.Command {
-	root := clibase.NewRoot("hako", "hako (箱) — an OCI container runtime and image-to-container toolkit",
+	root := cliroot.NewRoot("hako", "hako (箱) — an OCI container runtime and image-to-container toolkit",
 		`hako runs OCI bundles like runc does (same verbs, flags and output), and turns
 images into bundles: pull or import an image, unpack it safely, write config.json.`)
 	for _, f := range registry {
@@ -44,5 +44,5 @@ images into bundles: pull or import an image, unpack it safely, write config.jso
 // Execute runs the CLI and returns the process exit code.
 func Execute() int {
 	timerslack.Raise()
-	return clibase.Execute(NewRoot())
+	return cliroot.Execute(NewRoot())
 }

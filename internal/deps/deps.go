@@ -9,7 +9,6 @@ import (
 	_ "github.com/cyphar/filepath-securejoin"
 	_ "github.com/google/go-containerregistry/pkg/registry"
 	_ "github.com/google/go-containerregistry/pkg/v1/remote"
-	_ "github.com/moby/go-archive"
 	_ "github.com/moby/sys/capability"
 	_ "github.com/moby/sys/mountinfo"
 	_ "github.com/opencontainers/cgroups"

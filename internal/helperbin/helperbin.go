@@ -1,7 +1,8 @@
 // Package helperbin finds hako's helper binaries (hako-image, hako-seccomp)
 // the way git finds git-remote-https: a path given in the environment,
 // else next to the running executable, else in $PATH. `make build`
-// installs them next to hako.
+// installs hako-image next to hako; hako-seccomp it also embeds in hako,
+// which internal/seccomp tries before looking here.
 //
 // This package is a leaf: it imports only the standard library.
 package helperbin

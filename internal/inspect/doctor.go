@@ -46,14 +46,24 @@ type Host struct {
 	// Probe runs the live probes (pidfd_open, clone3, a user namespace).
 	Probe bool
 	// Libseccomp is the version of libseccomp in the hako-seccomp helper,
-	// which compiles seccomp profiles (nil: not checked).
-	Libseccomp func() (string, error)
+	// which compiles seccomp profiles, and where that helper is (nil: not
+	// checked).
+	Libseccomp func() (version, where string, err error)
 }
 
 // ThisHost is the machine the doctor runs on.
 func ThisHost() Host {
 	return Host{Proc: "/proc", Sys: "/sys", Euid: os.Geteuid(), LookPath: exec.LookPath, Probe: true,
-		Libseccomp: (&seccomp.Compiler{}).LibraryVersion}
+		Libseccomp: libseccomp}
+}
+
+func libseccomp() (version, where string, err error) {
+	var c seccomp.Compiler
+	if where, err = c.Where(); err != nil {
+		return "", "", err
+	}
+	version, err = c.LibraryVersion()
+	return version, where, err
 }
 
 func (h Host) proc(p ...string) string { return filepath.Join(append([]string{h.Proc}, p...)...) }

@@ -166,7 +166,7 @@ func (h Host) checkSeccomp() []Check {
 		return out
 	}
 	lib := Check{Name: "libseccomp", Status: OK}
-	v, err := h.Libseccomp()
+	v, where, err := h.Libseccomp()
 	var major, minor int
 	if err == nil {
 		_, err = fmt.Sscanf(v, "%d.%d", &major, &minor)
@@ -174,11 +174,11 @@ func (h Host) checkSeccomp() []Check {
 	switch {
 	case err != nil:
 		lib.Status, lib.What, lib.Hint = Warn, "cannot ask the helper hako-seccomp: "+err.Error(),
-			"containers with linux.seccomp cannot be created; install hako-seccomp next to hako (`make build`)"
+			"containers with linux.seccomp cannot be created; build hako with `make build`, which embeds hako-seccomp, or install hako-seccomp next to hako"
 	case major < 2 || (major == 2 && minor < 5):
-		lib.Status, lib.What, lib.Hint = Warn, v+" (in hako-seccomp)", "libseccomp 2.5 or later is needed for SCMP_ACT_NOTIFY and recent system calls"
+		lib.Status, lib.What, lib.Hint = Warn, v+" (in "+where+")", "libseccomp 2.5 or later is needed for SCMP_ACT_NOTIFY and recent system calls"
 	default:
-		lib.What = v + " (in hako-seccomp)"
+		lib.What = v + " (in " + where + ")"
 	}
 	return append(out, lib)
 }

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/cgroup"
-	"github.com/hako-dev/hako/internal/cgwarm"
+
 	"github.com/hako-dev/hako/internal/hooks"
 	"github.com/hako-dev/hako/internal/spawn"
 	"github.com/hako-dev/hako/internal/spec"
@@ -53,7 +53,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		return nil, err
 	}
 	if !r.Systemd {
-		defer cgwarm.Start(r.Store.Root)()
+		defer cgroup.WarmAttach(r.Store.Root)()
 	}
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
@@ -107,7 +107,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		config = nil
 	}
 	// The state keeps the config as read (it decodes to s) unless create
-	// changed s.
+	// changed s; it is stored in state.json, not in a file of its own.
 	specJSON := json.RawMessage(config)
 	if config == nil {
 		if specJSON, err = json.Marshal(s); err != nil {
@@ -156,6 +156,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		Created:     time.Now().UTC(),
 		Owner:       ownerName(),
 		Annotations: s.Annotations,
+		Config:      specJSON,
 		Hooks:       s.Hooks,
 	}
 	fifoPath := filepath.Join(dir, state.FifoFile)
@@ -230,9 +231,6 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		}
 		in.Console.Close()
 		in.Console = nil
-	}
-	if err := r.Store.SaveConfig(o.ID, specJSON); err != nil {
-		return nil, err
 	}
 	if err := r.Store.Save(sc); err != nil {
 		return nil, err

@@ -30,6 +30,9 @@ func (r *Runtime) delete(id string, force bool, known *Container) error {
 	if errors.Is(err, state.ErrNotExist) {
 		return r.deleteDebris(id, force, err)
 	}
+	if errors.Is(err, state.ErrCorrupt) {
+		return r.deleteUnreadable(id, force, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -69,6 +72,35 @@ func (r *Runtime) deleteDebris(id string, force bool, notExist error) error {
 			return fmt.Errorf("container %q: removing the cgroup an interrupted create left: %w", id, err)
 		}
 	}
+	return r.Store.Remove(id)
+}
+
+// deleteUnreadable handles a container whose state.json does not decode
+// (state.ErrCorrupt): what a crash of the machine can leave on a disk
+// --root. Its processes are taken to be gone, as after a crash they are,
+// and it is deleted as a stopped container, with the default cgroup it may
+// have had. Processes still in that cgroup make delete refuse, and are
+// killed with force.
+func (r *Runtime) deleteUnreadable(id string, force bool, unreadable error) error {
+	what := "does not decode"
+	var ce *state.CorruptError
+	if errors.As(unreadable, &ce) {
+		what = ce.Path + " " + ce.What
+	}
+	if cg, err := cgroup.New(cgroup.Config{ID: id, Rootless: os.Geteuid() != 0}); err == nil {
+		if pids, _ := cg.Pids(); len(pids) > 0 {
+			if !force {
+				return fmt.Errorf("container %q: its state is unreadable (%s), and its cgroup still holds %d processes — hint: `hako delete --force %s` kills them and removes it", id, what, len(pids), id)
+			}
+			for _, p := range pids {
+				unix.Kill(p, unix.SIGKILL)
+			}
+		}
+		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("container %q: its state is unreadable (%s), and its cgroup cannot be removed: %w", id, what, err)
+		}
+	}
+	slog.Warn(fmt.Sprintf("container %q: its state was unreadable (%s), as a crash of the machine leaves it; removed", id, what))
 	return r.Store.Remove(id)
 }
 

@@ -134,7 +134,8 @@ func (c *Container) liveStatus() state.Status {
 	return state.Running
 }
 
-// List loads every container in the store.
+// List loads every container in the store. One whose state.json does not
+// decode is listed as stopped, with its id alone (delete removes it).
 func (r *Runtime) List() ([]*Container, error) {
 	ids, err := r.Store.List()
 	if err != nil {
@@ -143,8 +144,12 @@ func (r *Runtime) List() ([]*Container, error) {
 	var out []*Container
 	for _, id := range ids {
 		c, err := r.Load(id)
+		if errors.Is(err, state.ErrCorrupt) {
+			dir, _ := r.Store.Dir(id)
+			c, err = &Container{Container: &state.Container{ID: id}, Status: state.Stopped, dir: dir}, nil
+		}
 		if err != nil {
-			continue // removed meanwhile, or corrupt: list the rest
+			continue // removed meanwhile: list the rest
 		}
 		out = append(out, c)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // cacheVersion changes whenever the key or the entry format does.
-const cacheVersion = "hako-seccomp-cache 1\n"
+const cacheVersion = "hako-seccomp-cache 2\n"
 
 // maxEntries bounds the cache: writing an entry into a fuller directory
 // first removes the others.
@@ -22,22 +22,31 @@ const maxEntries = 256
 
 // cacheKey is the entry's key: the profile (every field; flags too,
 // although they are not part of the program), the helper binary's identity
-// and the kernel's, which libseccomp consults. An entry holds its whole key
-// and is used only if the key is equal, so the file name (a hash of the
-// key, entryName) needs no resistance to collisions.
-func cacheKey(helper string, s *specs.LinuxSeccomp) ([]byte, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(helper, &st); err != nil {
-		return nil, err
-	}
+// and the kernel's, which libseccomp consults. The identity of a helper on
+// disk is its file's (device, inode, size, times); that of the one
+// embedded in hako is the SHA-256 of its bytes, computed when hako was
+// built. An entry holds its whole key and is used only if the key is
+// equal, so the file name (a hash of the key, entryName) needs no
+// resistance to collisions.
+func cacheKey(h helper, s *specs.LinuxSeccomp) ([]byte, error) {
 	var un unix.Utsname
 	if err := unix.Uname(&un); err != nil {
 		return nil, err
 	}
 	b := make([]byte, 0, 4096)
 	b = append(b, cacheVersion...)
-	for _, v := range []uint64{st.Dev, st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
-		b = binary.LittleEndian.AppendUint64(b, v)
+	if h.path == "" {
+		b = append(b, 'e')
+		b = appendString(b, h.digest)
+	} else {
+		var st unix.Stat_t
+		if err := unix.Stat(h.path, &st); err != nil {
+			return nil, err
+		}
+		b = append(b, 'f')
+		for _, v := range []uint64{st.Dev, st.Ino, uint64(st.Size), uint64(st.Mtim.Sec), uint64(st.Mtim.Nsec), uint64(st.Ctim.Sec), uint64(st.Ctim.Nsec)} {
+			b = binary.LittleEndian.AppendUint64(b, v)
+		}
 	}
 	b = appendString(b, unix.ByteSliceToString(un.Release[:]))
 	b = appendString(b, unix.ByteSliceToString(un.Machine[:]))

@@ -3,12 +3,17 @@
 // binary.
 //
 // libseccomp does the compiling, in the helper binary hako-seccomp
-// (cmd/hako-seccomp, package internal/seccompc), which hako runs with the
-// profile on its stdin. Programs are kept in a cache directory (the state
-// root's "@seccomp", a name no container id can have), under a key made of
-// the profile, the helper binary's identity (device, inode, size, times)
-// and the kernel's release and machine: a create, run or exec with a
-// profile compiled before reads one small file and runs no helper.
+// (cmd/hako-seccomp, package internal/libseccomp), which hako runs with the
+// profile on its stdin. The helper is $HAKO_SECCOMP_BINARY if set, else
+// the one `make build` embeds in hako (the tag hako_embed_seccomp, see
+// embedded.go), run from a sealed memfd, else hako-seccomp next to the
+// running executable, else in $PATH. Programs are kept in a cache
+// directory (the state root's "@seccomp", a name no container id can
+// have), under a key made of the profile, the helper's identity (the
+// SHA-256 of the embedded one, computed when hako was built; the device,
+// inode, size and times of one on disk) and the kernel's release and
+// machine: a create, run or exec with a profile compiled before reads one
+// small file, runs no helper and does not read the embedded one's bytes.
 //
 // Why a helper: linking libseccomp needs cgo and static glibc, whose
 // start-up (CPU feature probing, IRELATIVE relocations, the cgo runtime's

@@ -9,3 +9,16 @@ var (
 	EncodeEntry = encodeEntry
 	DecodeEntry = decodeEntry
 )
+
+var (
+	SealedMemfd = sealedMemfd
+	CopyFromExe = copyFromExe
+)
+
+// SetEmbedded makes bin, with digest, the helper embedded in hako until
+// the test ends.
+func SetEmbedded(t interface{ Cleanup(func()) }, bin, digest string) {
+	oldBin, oldDigest := embeddedBin, embeddedDigest
+	embeddedBin, embeddedDigest = bin, digest
+	t.Cleanup(func() { embeddedBin, embeddedDigest = oldBin, oldDigest })
+}

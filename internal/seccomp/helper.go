@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -70,13 +71,25 @@ func (r *Response) program() (*Program, error) {
 	return &Program{Filter: f, Unknown: r.Unknown}, nil
 }
 
-// runHelper asks the helper at path.
-func runHelper(path, op string, s *specs.LinuxSeccomp) (*Response, error) {
+// runHelper asks the helper h. The embedded one is copied into a sealed
+// memfd and executed through /proc/self/fd: the memfd is close-on-exec,
+// so the helper, like one on disk, has no descriptor but its stdio pipes.
+func runHelper(h helper, op string, s *specs.LinuxSeccomp) (*Response, error) {
 	in, err := json.Marshal(Request{Op: op, Profile: s})
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp: %w", err)
 	}
+	path := h.path
+	if path == "" {
+		f, err := sealedMemfd(h.bin)
+		if err != nil {
+			return nil, fmt.Errorf("linux.seccomp: running the %s embedded in hako: %w — hint: set $%s to a %s binary", Helper, err, HelperEnv, Helper)
+		}
+		defer f.Close()
+		path = "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	}
 	cmd := exec.Command(path)
+	cmd.Args[0] = Helper
 	cmd.Stdin = bytes.NewReader(in)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -86,11 +99,11 @@ func runHelper(path, op string, s *specs.LinuxSeccomp) (*Response, error) {
 		if msg == "" || !errors.As(err, &ee) {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("linux.seccomp: the helper %s failed: %s", path, msg)
+		return nil, fmt.Errorf("linux.seccomp: the helper %s failed: %s", h, msg)
 	}
 	var resp Response
 	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil {
-		return nil, fmt.Errorf("linux.seccomp: the helper %s answered something that is not a response (%v) — hint: is it the %s built with this hako?", path, err, Helper)
+		return nil, fmt.Errorf("linux.seccomp: the helper %s answered something that is not a response (%v) — hint: is it the %s built with this hako?", h, err, Helper)
 	}
 	return &resp, nil
 }

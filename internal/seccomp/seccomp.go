@@ -3,6 +3,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -46,7 +47,9 @@ const CacheName = "@seccomp"
 type Compiler struct {
 	// CacheDir holds compiled programs; "" compiles every time.
 	CacheDir string
-	// HelperPath is the helper binary; "" finds it (FindHelper).
+	// HelperPath is the helper binary; "" finds it: $HAKO_SECCOMP_BINARY
+	// if set, else the one embedded in hako, else next to the running
+	// executable, else in $PATH.
 	HelperPath string
 }
 
@@ -61,26 +64,26 @@ func (c *Compiler) Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	helper, err := c.helper()
+	h, err := c.helper()
 	if err != nil {
 		return nil, err
 	}
 	var key []byte
 	if c.CacheDir != "" {
-		if key, err = cacheKey(helper, s); err == nil {
+		if key, err = cacheKey(h, s); err == nil {
 			if p := readCache(c.CacheDir, key); p != nil {
 				p.Flags = flags
 				return p, nil
 			}
 		}
 	}
-	resp, err := ask(helper, OpCompile, s)
+	resp, err := ask(h, OpCompile, s)
 	if err != nil {
 		return nil, err
 	}
 	p, err := resp.program()
 	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: %s %w", helper, err)
+		return nil, fmt.Errorf("linux.seccomp: %s %w", h, err)
 	}
 	if key != nil {
 		writeCache(c.CacheDir, key, p)
@@ -93,11 +96,11 @@ func (c *Compiler) Compile(s *specs.LinuxSeccomp) (*Program, error) {
 // machine's architecture (asking the helper, without the cache): `hako
 // validate` warns about the ones unknown on every architecture of s.
 func (c *Compiler) Unknown(s *specs.LinuxSeccomp) ([]Name, error) {
-	helper, err := c.helper()
+	h, err := c.helper()
 	if err != nil {
 		return nil, err
 	}
-	resp, err := ask(helper, OpNames, s)
+	resp, err := ask(h, OpNames, s)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +109,11 @@ func (c *Compiler) Unknown(s *specs.LinuxSeccomp) ([]Name, error) {
 
 // LibraryVersion is the version of libseccomp in the helper, e.g. "2.5.4".
 func (c *Compiler) LibraryVersion() (string, error) {
-	helper, err := c.helper()
+	h, err := c.helper()
 	if err != nil {
 		return "", err
 	}
-	resp, err := ask(helper, OpVersion, nil)
+	resp, err := ask(h, OpVersion, nil)
 	if err != nil {
 		return "", err
 	}
@@ -118,8 +121,8 @@ func (c *Compiler) LibraryVersion() (string, error) {
 }
 
 // ask runs the helper once; a problem with the profile is the error.
-func ask(helper, op string, s *specs.LinuxSeccomp) (*Response, error) {
-	resp, err := runHelper(helper, op, s)
+func ask(h helper, op string, s *specs.LinuxSeccomp) (*Response, error) {
+	resp, err := runHelper(h, op, s)
 	if err != nil {
 		return nil, err
 	}
@@ -129,21 +132,37 @@ func ask(helper, op string, s *specs.LinuxSeccomp) (*Response, error) {
 	return resp, nil
 }
 
-func (c *Compiler) helper() (string, error) {
-	if c.HelperPath != "" {
-		return c.HelperPath, nil
+// Where says which helper the compiler runs: its path, or that it is the
+// one embedded in hako.
+func (c *Compiler) Where() (string, error) {
+	h, err := c.helper()
+	if err != nil {
+		return "", err
 	}
-	return FindHelper()
+	return h.String(), nil
 }
 
-// FindHelper locates hako-seccomp: $HAKO_SECCOMP_BINARY if set, else next
-// to the running executable, else in $PATH.
-func FindHelper() (string, error) {
+func (c *Compiler) helper() (helper, error) {
+	if c.HelperPath != "" {
+		return helper{path: c.HelperPath}, nil
+	}
+	return findHelper()
+}
+
+// findHelper locates hako-seccomp: $HAKO_SECCOMP_BINARY if set, else the
+// one embedded in hako, else next to the running executable, else in
+// $PATH.
+func findHelper() (helper, error) {
+	if os.Getenv(HelperEnv) == "" {
+		if h, ok, err := embeddedHelper(); ok {
+			return h, err
+		}
+	}
 	p, err := helperbin.Find(Helper, HelperEnv)
 	if err != nil {
-		return "", fmt.Errorf("linux.seccomp: compiling the profile needs the libseccomp helper %w", err)
+		return helper{}, fmt.Errorf("linux.seccomp: compiling the profile needs the libseccomp helper %w", err)
 	}
-	return p, nil
+	return helper{path: p}, nil
 }
 
 var flagBits = map[specs.LinuxSeccompFlag]uint{

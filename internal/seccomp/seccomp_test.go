@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/seccomp"
-	"github.com/hako-dev/hako/internal/seccompc"
+	"github.com/hako-dev/hako/internal/libseccomp"
 	"github.com/hako-dev/hako/internal/testutil"
 )
 
@@ -57,7 +57,7 @@ func TestCompileMatchesLibseccompAndCaches(t *testing.T) {
 	c, helper, runs := countingCompiler(t)
 	s := testutil.MkdirSeccompProfile()
 	s.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC", specs.LinuxSeccompFlagLog}
-	want, err := seccompc.Compile(s)
+	want, err := libseccomp.Compile(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestCompileMatchesLibseccompAndCaches(t *testing.T) {
 
 	// Another profile is another entry.
 	s.Syscalls[0].ErrnoRet = nil
-	want, _ = seccompc.Compile(s)
+	want, _ = libseccomp.Compile(s)
 	check("another errnoRet", 3)
 	check("another errnoRet again", 3)
 

@@ -28,8 +28,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-dev/hako/internal/libseccomp"
 	"github.com/hako-dev/hako/internal/seccomp"
-	"github.com/hako-dev/hako/internal/seccompc"
 	"github.com/hako-dev/hako/internal/sysprog"
 	"github.com/hako-dev/hako/internal/testutil"
 )
@@ -140,7 +140,7 @@ func compileSeccompProfile(s *specs.LinuxSeccomp) (func(*sysprog.Program), error
 	if err != nil {
 		return nil, err
 	}
-	prog, err := seccompc.Compile(s)
+	prog, err := libseccomp.Compile(s)
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,10 @@ const (
 // File names inside a container's directory.
 const (
 	StateFile = "state.json"
-	// ConfigFile holds the config the container was created with, as
-	// read (state.json stays small: every command reads it).
+	// ConfigFile held the config of containers created by the builds
+	// that kept it out of state.json; it is read for those only.
 	ConfigFile = "config.json"
 	FifoFile   = "exec.fifo"
-	LockFile   = "lock"
 )
 
 // ErrNotExist is returned for an unknown container; its text keeps the
@@ -59,9 +58,9 @@ type Container struct {
 	Cgroup json.RawMessage `json:"cgroup,omitempty"`
 	// Namespaces maps namespace type to the path that holds it (for exec).
 	Namespaces map[string]string `json:"namespaces,omitempty"`
-	// Config is the spec the container was created with, as state.json
-	// held it before ConfigFile existed; new containers keep it in
-	// ConfigFile.
+	// Config is the spec the container was created with, as read from
+	// the bundle. Save writes it last and byte for byte (see encode);
+	// containers whose state.json lacks it keep it in ConfigFile.
 	Config json.RawMessage `json:"config,omitempty"`
 	// Hooks are the config's hooks again: start and delete run them
 	// without decoding the whole config.
@@ -115,22 +114,33 @@ func (s *Store) Create(id string) (string, error) {
 	return dir, nil
 }
 
-// Remove deletes a container's directory.
+// Remove deletes a container's directory: the files hako makes in it by
+// name, then the directory itself, without reading it; whatever else it
+// holds (a lock file or config.json of an earlier build) through
+// os.RemoveAll.
 func (s *Store) Remove(id string) error {
 	dir, err := s.Dir(id)
 	if err != nil {
 		return err
 	}
+	unix.Unlink(filepath.Join(dir, StateFile))
+	unix.Unlink(filepath.Join(dir, FifoFile))
+	if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
+		return nil
+	}
 	return os.RemoveAll(dir)
 }
 
-// Load reads a container's state.
+// Load reads a container's state. A state.json that does not decode (a
+// crash of the machine can leave it empty: it is renamed into place but
+// not fsynced, see WriteFileAtomic) is an error wrapping ErrCorrupt.
 func (s *Store) Load(id string) (*Container, error) {
 	dir, err := s.Dir(id)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	path := filepath.Join(dir, StateFile)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("container %q %w (looked in --root %s)", id, ErrNotExistText, s.Root)
@@ -138,11 +148,35 @@ func (s *Store) Load(id string) (*Container, error) {
 		return nil, err
 	}
 	var c Container
+	if len(data) == 0 {
+		return nil, corrupt(id, path, "is empty")
+	}
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("container %q: corrupt %s: %w", id, filepath.Join(dir, StateFile), err)
+		return nil, corrupt(id, path, "does not decode ("+err.Error()+")")
+	}
+	if c.ID != id {
+		return nil, corrupt(id, path, fmt.Sprintf("names container %q", c.ID))
 	}
 	return &c, nil
 }
+
+// ErrCorrupt is what a *CorruptError is: Load's error for a state.json
+// that holds no state of the container.
+var ErrCorrupt = errors.New("unreadable state")
+
+// CorruptError is a state.json that holds no state of container ID: What
+// it is, e.g. "is empty".
+type CorruptError struct {
+	ID, Path, What string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("container %q: %v: %s %s; a crash of the machine cuts a state short, and ends the container's processes with it — hint: `hako delete %s` removes what is left", e.ID, ErrCorrupt, e.Path, e.What, e.ID)
+}
+
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+func corrupt(id, path, what string) error { return &CorruptError{ID: id, Path: path, What: what} }
 
 // ErrNotExistText wraps ErrNotExist for "container X does not exist".
 var ErrNotExistText = notExist{}
@@ -152,27 +186,42 @@ type notExist struct{}
 func (notExist) Error() string        { return "does not exist" }
 func (notExist) Is(target error) bool { return target == ErrNotExist }
 
-// SaveConfig writes the config a container was created with (before its
-// state: a container whose state exists has its config).
-func (s *Store) SaveConfig(id string, config []byte) error {
-	dir, err := s.Dir(id)
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(filepath.Join(dir, ConfigFile), config, 0o600)
-}
-
 // Save writes a container's state atomically: temp file, then rename.
 func (s *Store) Save(c *Container) error {
 	dir, err := s.Dir(c.ID)
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(c)
+	data, err := encode(c)
 	if err != nil {
 		return err
 	}
 	return WriteFileAtomic(filepath.Join(dir, StateFile), data, 0o600)
+}
+
+// encode is c as a JSON object whose last member is the config, spliced
+// in as it was read: json.Marshal would compact the config (kilobytes,
+// tens with a seccomp profile) on every Save. The config is checked to be
+// JSON, so that state.json always decodes.
+func encode(c *Container) ([]byte, error) {
+	if len(c.Config) == 0 {
+		return json.Marshal(c)
+	}
+	if !json.Valid(c.Config) {
+		return nil, fmt.Errorf("container %q: the config to store is not valid JSON", c.ID)
+	}
+	rest := *c
+	rest.Config = nil
+	data, err := json.Marshal(&rest)
+	if err != nil {
+		return nil, err
+	}
+	const key = `,"config":`
+	out := make([]byte, 0, len(data)+len(key)+len(c.Config))
+	out = append(out, data[:len(data)-1]...) // without the closing brace
+	out = append(out, key...)
+	out = append(out, c.Config...)
+	return append(out, '}'), nil
 }
 
 // WriteFileAtomic replaces path with data so that a reader sees either the
@@ -230,14 +279,16 @@ func (s *Store) List() ([]string, error) {
 	return ids, nil
 }
 
-// Lock takes the container's exclusive lock (flock), blocking. The returned
-// function releases it.
+// Lock takes the container's exclusive lock, blocking: a flock on its
+// directory, so that no lock file is made (on a disk filesystem every
+// file a create makes is an inode allocation). The returned function
+// releases it.
 func (s *Store) Lock(id string) (func(), error) {
 	dir, err := s.Dir(id)
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Open(filepath.Join(dir, LockFile), unix.O_CREAT|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return nil, fmt.Errorf("container %q %w", id, ErrNotExistText)

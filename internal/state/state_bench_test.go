@@ -19,9 +19,9 @@ func benchContainer(id string) *Container {
 }
 
 // BenchmarkLifecycle is the store's share of create + delete: the
-// container's directory, its lock, an atomic (fsynced) state.json, a load
-// and the removal. Run it with TMPDIR on a tmpfs to see what it costs
-// under /run.
+// container's directory, its lock, an atomic state.json (the config in
+// it), a load and the removal. Run it with TMPDIR on a tmpfs to see what
+// it costs under /run, and on a disk filesystem for a --root there.
 func BenchmarkLifecycle(b *testing.B) {
 	s, err := Open(b.TempDir())
 	if err != nil {

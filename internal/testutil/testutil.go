@@ -4,6 +4,9 @@ package testutil
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -161,10 +164,11 @@ func ModuleRoot() (string, error) {
 
 // HakoBinary builds cmd/hako and its helpers cmd/hako-image and
 // cmd/hako-seccomp once per test binary, into one directory (hako finds
-// the helpers next to itself), and returns hako's path. HAKO_BINARY
-// overrides it (to test an installed binary; its helpers must then be
-// next to it, in $PATH, or named by $HAKO_IMAGE_BINARY and
-// $HAKO_SECCOMP_BINARY).
+// hako-image next to itself; hako-seccomp is also embedded in hako, as
+// `make build` does), and returns hako's path. HAKO_BINARY overrides it
+// (to test an installed binary; hako-image must then be next to it, in
+// $PATH, or named by $HAKO_IMAGE_BINARY, and SeccompHelper expects
+// hako-seccomp next to it).
 func HakoBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("HAKO_BINARY"); p != "" {
@@ -184,9 +188,12 @@ func SeccompHelper(t testing.TB) string {
 	return filepath.Join(filepath.Dir(HakoBinary(t)), "hako-seccomp")
 }
 
-// build links the binaries as `make build` does (see the Makefile): hako
-// (with its timer-slack entry stub) and hako-image in pure Go, hako-seccomp
-// with cgo and static libseccomp.
+// build links the binaries as `make build` does (see the Makefile):
+// hako-seccomp with cgo and static libseccomp, stripped; hako (with its
+// timer-slack entry stub) in pure Go with the tag hako_embed_seccomp and
+// that helper and its SHA-256 as internal/seccomp/embedded/, given through
+// -overlay rather than written into the source tree, which other test
+// binaries build from at the same time; hako-image in pure Go.
 func build() {
 	root, err := ModuleRoot()
 	if err != nil {
@@ -203,24 +210,54 @@ func build() {
 	if runtime.GOARCH == "amd64" {
 		entry = "-E=github.com/hako-dev/hako/internal/timerslack.entry"
 	}
-	for _, b := range []struct {
-		cgo  string
-		args []string
-	}{
-		{"0", []string{"-tags", "osusergo,netgo", "-ldflags", entry, "-o", dir + "/", "./cmd/hako"}},
-		{"0", []string{"-tags", "osusergo,netgo", "-o", dir + "/", "./cmd/hako-image"}},
-		{"1", []string{"-tags", "osusergo,netgo", "-ldflags", "-extldflags -static", "-o", dir + "/", "./cmd/hako-seccomp"}},
-	} {
-		cmd := exec.Command("go", append([]string{"build"}, b.args...)...)
+	goBuild := func(cgo string, args ...string) error {
+		cmd := exec.Command("go", append([]string{"build"}, args...)...)
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			buildErr = fmt.Errorf("go build %s: %v\n%s", strings.Join(b.args, " "), err, stderr.String())
-			return
+			return fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 		}
+		return nil
 	}
+	if buildErr = goBuild("1", "-tags", "osusergo,netgo", "-ldflags", "-s -w -extldflags -static", "-o", dir+"/", "./cmd/hako-seccomp"); buildErr != nil {
+		return
+	}
+	overlay, err := embedOverlay(root, dir)
+	if err != nil {
+		buildErr = err
+		return
+	}
+	if buildErr = goBuild("0", "-tags", "osusergo,netgo,hako_embed_seccomp", "-overlay", overlay, "-ldflags", entry, "-o", dir+"/", "./cmd/hako"); buildErr != nil {
+		return
+	}
+	buildErr = goBuild("0", "-tags", "osusergo,netgo", "-o", dir+"/", "./cmd/hako-image")
+}
+
+// embedOverlay writes the SHA-256 of dir/hako-seccomp and an overlay that
+// makes both the files that internal/seccomp embeds, and returns its path.
+func embedOverlay(root, dir string) (string, error) {
+	bin := filepath.Join(dir, "hako-seccomp")
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	digest := filepath.Join(dir, "hako-seccomp.sha256")
+	if err := os.WriteFile(digest, []byte(hex.EncodeToString(sum[:])+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	embedded := filepath.Join(root, "internal", "seccomp", "embedded")
+	j, err := json.Marshal(map[string]map[string]string{"Replace": {
+		filepath.Join(embedded, "hako-seccomp"):        bin,
+		filepath.Join(embedded, "hako-seccomp.sha256"): digest,
+	}})
+	if err != nil {
+		return "", err
+	}
+	overlay := filepath.Join(dir, "embed-overlay.json")
+	return overlay, os.WriteFile(overlay, j, 0o644)
 }
 
 var subreaperOnce sync.Once

@@ -8,7 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/hako-dev/hako/internal/seccompc"
+	"github.com/hako-dev/hako/internal/libseccomp"
 )
 
 // corpus is the broken-config corpus: one file per rule in testdata/broken,
@@ -280,7 +280,7 @@ func TestRootfsSymlinksStayInside(t *testing.T) {
 // libseccomp linked into the test instead of asked through the helper.
 var withLibseccomp = Options{UnknownSyscalls: func(s *specs.LinuxSeccomp) ([]SyscallName, error) {
 	var out []SyscallName
-	for _, n := range seccompc.Unknown(s) {
+	for _, n := range libseccomp.Unknown(s) {
 		out = append(out, SyscallName{Field: n.Field, Name: n.Name, Elsewhere: n.Elsewhere})
 	}
 	return out, nil

@@ -38,3 +38,60 @@ func testInterruptedCreateDebris(t *testing.T, e *env) {
 		t.Errorf("run after cleanup printed %q", out)
 	}
 }
+
+// state.json is renamed into place without an fsync, so a crash of the
+// machine can leave it empty on a disk --root. hako lists such a container
+// as stopped, says what happened when asked for its state, and delete
+// removes it without --force: its processes ended with the machine.
+func TestUnreadableStateIsDeleted(t *testing.T) {
+	e := newEnv(t)
+	id := "crashed"
+	if err := os.MkdirAll(filepath.Join(e.root, id), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.root, id, "state.json"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if list := e.must("list"); !strings.Contains(list, id) || !strings.Contains(list, "stopped") {
+		t.Errorf("list does not show the container as stopped:\n%s", list)
+	}
+	if r := e.run("state", id); r.code == 0 || !strings.Contains(r.stderr, "is empty") || !strings.Contains(r.stderr, "hako delete "+id) {
+		t.Errorf("state of an empty state.json: %s", r)
+	}
+	if r := e.run("delete", id); r.code != 0 || strings.Contains(r.stderr, "panic") {
+		t.Fatalf("delete of an empty state.json: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(e.root, id)); err == nil {
+		t.Errorf("state directory still there")
+	}
+	b := e.bundle([]string{"true"}, nil)
+	e.must("run", "--bundle", b, id)
+}
+
+// A state.json torn while the container still runs (by hand: hako never
+// writes one in place) does not let delete leave the processes behind:
+// without --force it refuses while the container's cgroup holds them,
+// with --force it kills them.
+func TestUnreadableStateOfALiveContainer(t *testing.T) {
+	e := newEnv(t)
+	id := "torn"
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, id)
+	pid := e.state(id).Pid
+	path := filepath.Join(e.root, id, "state.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data[:len(data)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.run("delete", id); r.code == 0 || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("delete without --force of a live container with a torn state: %s", r)
+	}
+	e.must("delete", "--force", id)
+	waitReap(t, pid)
+	if _, err := os.Stat(filepath.Join(e.root, id)); err == nil {
+		t.Errorf("state directory still there")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -181,4 +182,73 @@ func TestSeccompWithoutCloseRange(t *testing.T) {
 			e.deleteAndReap(id, pid)
 		}
 	})
+}
+
+// hako alone — copied to an empty directory as "runc", with no helper
+// next to it, none named by $HAKO_SECCOMP_BINARY and none in $PATH — runs
+// a container with an engine-sized profile, applies it to the container's
+// process and to an exec'd one, and validates and reports with the helper
+// embedded in it.
+func TestSeccompEmbeddedHelperAlone(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	bin, err := os.ReadFile(e.bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.bin = filepath.Join(dir, "runc")
+	if err := os.WriteFile(e.bin, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(seccomp.HelperEnv, "")
+	os.Unsetenv(seccomp.HelperEnv)
+	var path []string
+	for _, d := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		if _, err := os.Stat(filepath.Join(d, seccomp.Helper)); err != nil {
+			path = append(path, d)
+		}
+	}
+	t.Setenv("PATH", strings.Join(path, ":"))
+
+	profile := testutil.EngineSeccompProfile(t)
+	b := e.bundle([]string{"sh", "-c", "mkdir /dev/shm/d 2>/dev/shm/mkdir.err; exec sleep 1000"}, func(s *specs.Spec) { s.Linux.Seccomp = profile })
+	e.must("run", "-d", "--bundle", b, "alone")
+	pid := e.state("alone").Pid
+	defer e.deleteAndReap("alone", pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) { // until sh has exec'd sleep
+		if comm, _ := os.ReadFile("/proc/" + itoa(pid) + "/comm"); string(comm) == "sleep\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the container's process never got to sleep")
+		}
+	}
+	status, err := os.ReadFile("/proc/" + itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statusField(string(status), "Seccomp"); got != "2" {
+		t.Errorf("the container's process has Seccomp %q, want 2 (filter)", got)
+	}
+	if out := e.must("exec", "alone", "cat", "/dev/shm/mkdir.err"); !strings.Contains(out, "No space left on device") {
+		t.Errorf("mkdir in the container's process: %q, want ENOSPC from the filter", out)
+	}
+	r := e.run("exec", "alone", "sh", "-c", "mkdir /dev/shm/x; touch /dev/shm/y && echo touched; grep Seccomp: /proc/self/status")
+	if !strings.Contains(r.stderr, "No space left on device") || !strings.Contains(r.stdout, "touched") || !strings.Contains(r.stdout, "Seccomp:\t2") {
+		t.Errorf("exec'd process under the container's profile: %s", r)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 1 {
+		t.Errorf("the directory of hako holds %d files (%v), want hako alone", len(ents), err)
+	}
+
+	if out := e.must("doctor"); !strings.Contains(out, "(in hako-seccomp embedded in hako)") {
+		t.Errorf("doctor does not report the embedded helper:\n%s", out)
+	}
+	b = e.bundle([]string{"true"}, func(s *specs.Spec) {
+		s.Linux.Seccomp = enospcMkdir()
+		s.Linux.Seccomp.Syscalls[0].Names = []string{"mkdir", "mkdri", "mkdirat"}
+	})
+	if r := e.run("validate", "--bundle", b); r.code != 0 || !strings.Contains(r.stdout, `linux.seccomp.syscalls[0].names[1]: libseccomp does not know the system call "mkdri"`) {
+		t.Errorf("validate with the embedded helper: %s", r)
+	}
 }

@@ -3,7 +3,7 @@ package imagecli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/hako-dev/hako/internal/cli/clibase"
+	"github.com/hako-dev/hako/internal/cli/cliroot"
 )
 
 var registry []func() *cobra.Command
@@ -15,7 +15,7 @@ func register(f func() *cobra.Command) { registry = append(registry, f) }
 // people type the verbs through hako, and it has hako's global flags, so
 // that hako can hand over its argv unchanged.
 func NewRoot() *cobra.Command {
-	root := clibase.NewRoot("hako", "hako's image half (run it as hako pull, images, rmi, import, bundle)",
+	root := cliroot.NewRoot("hako", "hako's image half (run it as hako pull, images, rmi, import, bundle)",
 		`hako-image is the helper binary behind hako's image verbs: hako pull, images,
 rmi, import and bundle exec it with their arguments unchanged. It turns images
 into OCI bundles; the runtime verbs are in hako itself.`)
@@ -26,4 +26,4 @@ into OCI bundles; the runtime verbs are in hako itself.`)
 }
 
 // Execute runs the helper's command line and returns the exit code.
-func Execute() int { return clibase.Execute(NewRoot()) }
+func Execute() int { return cliroot.Execute(NewRoot()) }

@@ -3,10 +3,10 @@ package imagecli
 import (
 	"testing"
 
-	"github.com/hako-dev/hako/internal/cli/clibase"
+	"github.com/hako-dev/hako/internal/cli/cliroot"
 )
 
-// hako lists clibase.ImageVerbs and hands them over; the helper must define
+// hako lists cliroot.ImageVerbs and hands them over; the helper must define
 // exactly those, with the same usage line and summary, or `hako --help`
 // would promise a verb the helper does not know.
 func TestHelperDefinesExactlyTheImageVerbs(t *testing.T) {
@@ -16,17 +16,17 @@ func TestHelperDefinesExactlyTheImageVerbs(t *testing.T) {
 			continue
 		}
 		defined[c.Name()] = true
-		v, ok := clibase.ImageVerb(c.Name())
+		v, ok := cliroot.ImageVerb(c.Name())
 		switch {
 		case !ok:
-			t.Errorf("the helper defines %q, which is not in clibase.ImageVerbs: hako would not hand it over", c.Name())
+			t.Errorf("the helper defines %q, which is not in cliroot.ImageVerbs: hako would not hand it over", c.Name())
 		case c.Use != v.Use || c.Short != v.Short:
-			t.Errorf("%s: helper has Use %q Short %q; clibase.ImageVerbs says %q, %q", c.Name(), c.Use, c.Short, v.Use, v.Short)
+			t.Errorf("%s: helper has Use %q Short %q; cliroot.ImageVerbs says %q, %q", c.Name(), c.Use, c.Short, v.Use, v.Short)
 		}
 	}
-	for _, v := range clibase.ImageVerbs {
+	for _, v := range cliroot.ImageVerbs {
 		if !defined[v.Name] {
-			t.Errorf("clibase.ImageVerbs lists %q, which the helper does not define", v.Name)
+			t.Errorf("cliroot.ImageVerbs lists %q, which the helper does not define", v.Name)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package clibase
+package cliroot
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 )
 
 // Version is set at build time with
-// -ldflags "-X github.com/hako-dev/hako/internal/cli/clibase.Version=...".
+// -ldflags "-X github.com/hako-dev/hako/internal/cli/cliroot.Version=...".
 var Version = "0.1.0-dev"
 
 // Globals are the flags every subcommand shares, spelled as runc spells them.

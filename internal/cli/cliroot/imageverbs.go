@@ -1,4 +1,4 @@
-package clibase
+package cliroot
 
 // ImageHelper is the name of the helper binary that implements the image
 // verbs; hako looks for it next to itself, then in $PATH.

@@ -1,4 +1,4 @@
-package earlyinit_test
+package firstinit_test
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/hako-dev/hako/internal/earlyinit"
+	_ "github.com/hako-dev/hako/internal/firstinit"
 	"github.com/hako-dev/hako/internal/testutil"
 )
 
@@ -33,18 +33,18 @@ func TestRunsFirst(t *testing.T) {
 		if len(f) < 2 || f[0] != "init" {
 			continue
 		}
-		if f[1] == "github.com/hako-dev/hako/internal/earlyinit" {
+		if f[1] == "github.com/hako-dev/hako/internal/firstinit" {
 			found = true
 			break
 		}
 		before = append(before, f[1])
 	}
 	if !found {
-		t.Fatalf("no init of internal/earlyinit in hako's init trace: is it still imported by cmd/hako?\n%s", out)
+		t.Fatalf("no init of internal/firstinit in hako's init trace: is it still imported by cmd/hako?\n%s", out)
 	}
 	for _, p := range before {
 		if !runtimeLeaf(p) {
-			t.Errorf("package %s is initialised before internal/earlyinit: its init runs on the small stack; earlyinit must import nothing but runtime", p)
+			t.Errorf("package %s is initialised before internal/firstinit: its init runs on the small stack; firstinit must import nothing but runtime", p)
 		}
 	}
 }
@@ -52,13 +52,13 @@ func TestRunsFirst(t *testing.T) {
 // The package's init has run in this test binary too.
 func TestOneP(t *testing.T) {
 	if n := runtime.GOMAXPROCS(0); n != 1 {
-		t.Fatalf("GOMAXPROCS is %d after earlyinit's init, want 1", n)
+		t.Fatalf("GOMAXPROCS is %d after firstinit's init, want 1", n)
 	}
 }
 
 // runtimeLeaf reports whether p is the runtime or one of the standard
 // library's packages without imports outside the runtime's own, whose
-// inits fill a few variables and may run before earlyinit's.
+// inits fill a few variables and may run before firstinit's.
 func runtimeLeaf(p string) bool {
 	return p == "runtime" || p == "math" || strings.HasPrefix(p, "internal/") || strings.HasPrefix(p, "crypto/internal/fips140deps/")
 }

@@ -1,4 +1,4 @@
-// Package earlyinit runs the first package init of hako's binary and sets
+// Package firstinit runs the first package init of hako's binary and sets
 // up, once and while the process is still small, what a command that lives
 // for milliseconds needs from the Go runtime. Import it for its side
 // effect only, from package main.
@@ -6,7 +6,7 @@
 // The package imports only runtime (which is initialised before any
 // package), so its init runs before those of the standard library's
 // packages that have one: inits run in dependency order, ties broken by
-// import path. test: earlyinit_test.go reads the order in the built binary.
+// import path. test: firstinit_test.go reads the order in the built binary.
 //
 // It does two things:
 //
@@ -29,7 +29,7 @@
 //     start goroutines, costs one stop-the-world with a single thread
 //     running; where GOMAXPROCS=1 is already in the environment (the Go
 //     init, see internal/spawn) the call has nothing to do.
-package earlyinit
+package firstinit
 
 import "runtime"
 

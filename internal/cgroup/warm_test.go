@@ -1,4 +1,4 @@
-package cgwarm
+package cgroup
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 	"github.com/hako-dev/hako/internal/testutil"
 )
 
-func touch(t *testing.T, p string) {
+func warmTouch(t *testing.T, p string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -36,9 +36,9 @@ func TestProcsFilePicksOwnCgroup(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mnt := t.TempDir()
 			for _, f := range tc.files {
-				touch(t, filepath.Join(mnt, f))
+				warmTouch(t, filepath.Join(mnt, f))
 			}
-			got := procsFile(self, mnt)
+			got := warmProcsFile(self, mnt)
 			want := ""
 			if tc.want != "" {
 				want = filepath.Join(mnt, tc.want)
@@ -52,9 +52,9 @@ func TestProcsFilePicksOwnCgroup(t *testing.T) {
 
 func TestProcsFileRefusesOddPaths(t *testing.T) {
 	mnt := t.TempDir()
-	touch(t, filepath.Join(mnt, "memory", "cgroup.procs"))
+	warmTouch(t, filepath.Join(mnt, "memory", "cgroup.procs"))
 	for _, self := range []string{"4:memory:relative\n", "4:memory:/../..\n", "garbage\n", ""} {
-		if got := procsFile(self, mnt); got != "" {
+		if got := warmProcsFile(self, mnt); got != "" {
 			t.Errorf("%q: got %q, want none", strings.TrimSpace(self), got)
 		}
 	}
@@ -68,11 +68,11 @@ func TestWriteMovesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := procsFile(string(before), "/sys/fs/cgroup")
+	p := warmProcsFile(string(before), "/sys/fs/cgroup")
 	if p == "" {
 		t.Skip("no cgroup hierarchy mounted at /sys/fs/cgroup")
 	}
-	write(p, os.Getpid())
+	warmWrite(p, os.Getpid())
 	after, _ := os.ReadFile("/proc/self/cgroup")
 	if string(after) != string(before) {
 		t.Fatalf("cgroups changed:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -90,17 +90,17 @@ func TestWriteMovesNothing(t *testing.T) {
 // runs is not; once both are done, the next one is alone again.
 func TestClaimSeesConcurrentCreates(t *testing.T) {
 	dir := t.TempDir()
-	alone1, release1 := claim(dir)
+	alone1, release1 := warmClaim(dir)
 	if !alone1 {
 		t.Fatal("the first create is not alone")
 	}
-	alone2, release2 := claim(dir)
+	alone2, release2 := warmClaim(dir)
 	if alone2 {
 		t.Error("a create that started during another one is alone")
 	}
 	release1()
 	release2()
-	alone3, release3 := claim(dir)
+	alone3, release3 := warmClaim(dir)
 	defer release3()
 	if !alone3 {
 		t.Error("a create after the others ended is not alone")

@@ -1,4 +1,4 @@
-package seccompc
+package libseccomp
 
 import (
 	"strings"

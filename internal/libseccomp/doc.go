@@ -1,4 +1,4 @@
-// Package seccompc compiles an OCI seccomp profile (linux.seccomp) into a
+// Package libseccomp compiles an OCI seccomp profile (linux.seccomp) into a
 // classic BPF program with libseccomp.
 //
 // It is the only package of hako that needs cgo, and only the helper binary
@@ -11,4 +11,4 @@
 //
 // Errors name the field of the profile they come from as a JSON path, for
 // example `linux.seccomp.syscalls[3].args[0].op`.
-package seccompc
+package libseccomp
