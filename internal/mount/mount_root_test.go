@@ -661,3 +661,36 @@ func TestRootPropagation(t *testing.T) {
 		}
 	})
 }
+
+// TestMaskRefusesFakeNull: masked paths are covered with the container's
+// /dev/null only when it is the null device (char 1:3); an image (or a
+// bound /dev) that puts a file or a symlink there to choose what masked
+// paths show is refused (CVE-2025-52565 class).
+func TestMaskRefusesFakeNull(t *testing.T) {
+	forRunners(t, func(t *testing.T, runner string) {
+		for _, tc := range []struct {
+			name string
+			make func(dev string) error
+		}{
+			{"file", func(dev string) error { return os.WriteFile(filepath.Join(dev, "null"), []byte("chosen by the image\n"), 0o644) }},
+			{"symlink", func(dev string) error { return os.Symlink("/etc/passwd", filepath.Join(dev, "null")) }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				dev := t.TempDir()
+				if err := tc.make(dev); err != nil {
+					t.Fatal(err)
+				}
+				c := Config{Rootfs: testutil.BusyboxRootfs(t), Mounts: []specs.Mount{
+					{Destination: "/proc", Type: "proc", Source: "proc"},
+					{Destination: "/dev", Type: "bind", Source: dev, Options: []string{"rbind"}},
+				}, MaskedPaths: []string{"/etc/hostname", "/proc/kcore"}}
+				res := run(t, scenario{Config: c, Runner: runner, Probes: probes("read /etc/hostname")}, unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+				if !res.IsError || res.Errno != "ENODEV" || !strings.HasPrefix(res.Field, "linux.maskedPaths") ||
+					!strings.Contains(res.Err, "not the null device") {
+					t.Errorf("error %q (field %q, errno %q; probes %v), want the fake /dev/null refused with ENODEV for linux.maskedPaths",
+						res.Err, res.Field, res.Errno, res.Probes)
+				}
+			})
+		}
+	})
+}
