@@ -672,7 +672,9 @@ func TestMaskRefusesFakeNull(t *testing.T) {
 			name string
 			make func(dev string) error
 		}{
-			{"file", func(dev string) error { return os.WriteFile(filepath.Join(dev, "null"), []byte("chosen by the image\n"), 0o644) }},
+			{"file", func(dev string) error {
+				return os.WriteFile(filepath.Join(dev, "null"), []byte("chosen by the image\n"), 0o644)
+			}},
 			{"symlink", func(dev string) error { return os.Symlink("/etc/passwd", filepath.Join(dev, "null")) }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
