@@ -97,6 +97,10 @@ type scenario struct {
 type outer struct {
 	MakeShared  bool   // make "/" rshared, so that a leak would show here
 	LockedTmpfs string // mount a nosuid,nodev,noexec tmpfs here with a file "hello"
+	// OwnPID: the outer namespace is PID 1 of a pid namespace of its own,
+	// with "/" private and a /proc of its own: the inner scenario, run
+	// without a mount namespace of its own, is in PID 1's.
+	OwnPID bool
 }
 
 type probe struct {
@@ -580,6 +584,16 @@ func runOuter(sc scenario) result {
 			return res
 		}
 	}
+	if o.OwnPID {
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			res.Err = "outer: make / rprivate: " + err.Error()
+			return res
+		}
+		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			res.Err = "outer: mount /proc: " + err.Error()
+			return res
+		}
+	}
 	before, _ := os.ReadFile("/proc/self/mountinfo")
 	inner := sc
 	inner.Outer = nil
@@ -633,6 +647,9 @@ func spawnOuter(sc scenario) (result, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+	if sc.Outer.OwnPID {
+		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWPID
+	}
 	if err := cmd.Run(); err != nil {
 		return result{}, fmt.Errorf("helper: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
 	}
