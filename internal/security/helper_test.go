@@ -15,7 +15,6 @@ package security
 // that the test reads the status of each of the runner's threads.
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -425,5 +424,3 @@ func requireHelper(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresBusybox(t)
 }
-
-var _ = errors.New
