@@ -49,22 +49,6 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
-func TestRemountFlags(t *testing.T) {
-	locked := statfsToMS(unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_RELATIME)
-	if locked != unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_RELATIME {
-		t.Fatalf("statfsToMS %#x", locked)
-	}
-	o := parseOptions([]string{"bind", "ro"})
-	if got := remountFlags(&o, locked); got != unix.MS_RDONLY|locked {
-		t.Errorf("ro over a nosuid,nodev,noexec source: %#x, want the source's flags kept", got)
-	}
-	o = parseOptions([]string{"bind", "ro", "exec", "noatime"})
-	want := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOATIME)
-	if got := remountFlags(&o, locked); got != want {
-		t.Errorf("explicit exec and noatime: %#x, want %#x", got, want)
-	}
-}
-
 func TestErrorFormat(t *testing.T) {
 	e := &Error{Step: "mounting", Source: "proc", Destination: "/proc", Type: "proc", Field: "mounts[0]", Err: unix.EACCES}
 	got := e.Error()
@@ -94,7 +78,7 @@ func TestErrorFormat(t *testing.T) {
 		if got := tc.e.Error(); !strings.Contains(got, tc.want) {
 			t.Errorf("%q lacks %q", got, tc.want)
 		}
-		if !errors.Is(tc.e, errnoOf(tc.e.Err)) {
+		if !errors.Is(tc.e, errnoIn(tc.e.Err)) {
 			t.Errorf("%q: errors.Is lost the errno", tc.e.Error())
 		}
 	}
@@ -140,74 +124,6 @@ func TestCheckDevicePath(t *testing.T) {
 	}
 }
 
-// TestRootConfinement checks the checks that need no root: a handle the
-// kernel places outside the root is refused, a symlink is walked inside
-// the root, and firstSymlink finds a symlinked component.
-func TestRootConfinement(t *testing.T) {
-	dir := t.TempDir()
-	rootfs := filepath.Join(dir, "rootfs")
-	outside := filepath.Join(dir, "outside")
-	for _, d := range []string{rootfs + "/etc", outside} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("../outside", filepath.Join(rootfs, "up")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("etc", filepath.Join(rootfs, "proc")); err != nil {
-		t.Fatal(err)
-	}
-	r, err := openRoot(rootfs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
-	// A swapped-in handle outside the root (what a race would produce).
-	f, err := os.OpenFile(outside, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := r.check(f, "/x"); !errors.Is(err, unix.EXDEV) {
-		t.Errorf("a handle outside the root passed the check: %v", err)
-	}
-	// "../outside" from the root's top stays at the root.
-	if err := r.mkdirAll("/up/new"); err == nil {
-		if _, err := os.Stat(filepath.Join(outside, "new")); err == nil {
-			t.Fatal("mkdirAll followed a symlink out of the root")
-		}
-	}
-	if _, err := os.Stat(filepath.Join(outside, "new")); err == nil {
-		t.Fatal("mkdirAll created a directory outside the root")
-	}
-	if err := r.mkfile("/up/file"); err == nil {
-		if _, err := os.Stat(filepath.Join(outside, "file")); err == nil {
-			t.Fatal("mkfile followed a symlink out of the root")
-		}
-	}
-	link, target, err := r.firstSymlink("/proc/sys/kernel")
-	if err != nil || link != "/proc" || target != "etc" {
-		t.Errorf("firstSymlink: %q %q %v", link, target, err)
-	}
-	if link, _, err := r.firstSymlink("/etc/missing/x"); err != nil || link != "" {
-		t.Errorf("firstSymlink without links: %q %v", link, err)
-	}
-}
-
-// TestRefuseHostMountNS: run directly in the test process (the host's mount
-// namespace), Prepare must refuse before touching anything.
-func TestRefuseHostMountNS(t *testing.T) {
-	var self, init unix.Stat_t
-	if unix.Stat("/proc/self/ns/mnt", &self) != nil || unix.Stat("/proc/1/ns/mnt", &init) != nil ||
-		self.Ino != init.Ino || self.Dev != init.Dev {
-		t.Skip("not in PID 1's mount namespace, or cannot tell")
-	}
-	if err := refuseHostMountNS(); !errors.Is(err, unix.EPERM) {
-		t.Fatalf("refuseHostMountNS in the host's namespace: %v", err)
-	}
-}
-
 func TestCheckRootfs(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)
@@ -228,4 +144,11 @@ func TestCheckRootfs(t *testing.T) {
 			t.Errorf("%+v: %v, want a *Error with %s", tc.c, err, unix.ErrnoName(tc.errno))
 		}
 	}
+}
+
+// errnoIn is the errno err wraps.
+func errnoIn(err error) unix.Errno {
+	var errno unix.Errno
+	errors.As(err, &errno)
+	return errno
 }

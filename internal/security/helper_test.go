@@ -1,146 +1,391 @@
 package security
 
+// The privilege tests compile a plan with the Compile functions into a
+// setup program, in the order spawn uses (or the one a test asks for),
+// and run it on each runner, as internal/spawn does:
+//
+//   - raw: the CLONE_VM child of sysprog (Program.Start);
+//   - go: the raw child started with Program.StartGo hands the program
+//     over to the Go runner, this test binary executed again (TestMain),
+//     which runs the rest on its locked thread.
+//
+// The program ends by executing Argv through the trampoline with its
+// stdout and stderr on a pipe, so that what is checked is what the
+// container's process gets; or, for Argv "threads", by stopping ('D') so
+// that the test reads the status of each of the runner's threads.
+
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
-	"github.com/hako-dev/hako/internal/seccomp"
-	"github.com/hako-dev/hako/internal/libseccomp"
-	"github.com/hako-dev/hako/internal/testutil"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/libseccomp"
+	"github.com/hako-dev/hako/internal/seccomp"
+	"github.com/hako-dev/hako/internal/sysprog"
+	"github.com/hako-dev/hako/internal/testutil"
 )
 
-// helperEnv carries a helperPlan to the re-executed test binary.
-const helperEnv = "HAKO_SECURITY_HELPER"
+// runnerEnv carries the program's fd to the Go runner.
+const runnerEnv = "HAKO_SECURITY_TEST_RUNNER"
 
-// helperPlan is what the helper process does, in this order, on one locked
-// OS thread, before it execs Argv.
+// tidStage writes the runner's thread id (the one that runs the ops) to
+// the fd in its argument.
+const tidStage = 100
+
+var runners = []string{"raw", "go"}
+
+func TestMain(m *testing.M) {
+	if fd := os.Getenv(runnerEnv); fd != "" {
+		goRunnerMain(fd) // never returns
+	}
+	os.Exit(m.Run())
+}
+
+func goRunnerMain(fdText string) {
+	fd, _ := strconv.Atoi(fdText)
+	f := os.NewFile(uintptr(fd), "program")
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "go runner: reading the program:", err)
+		os.Exit(3)
+	}
+	p, err := sysprog.Unmarshal(b)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "go runner:", err)
+		os.Exit(4)
+	}
+	p.Run(func(id int, a sysprog.StageArgs) error {
+		if id != tidStage {
+			return fmt.Errorf("unknown stage %d", id)
+		}
+		w := os.NewFile(a.Int(0), "tid")
+		_, err := w.WriteString(strconv.Itoa(unix.Gettid()))
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	os.Exit(5) // Run never returns
+}
+
+// helperPlan is what the program does, in this order, before it executes
+// Argv.
 type helperPlan struct {
 	Rlimits         []specs.POSIXRlimit
 	DropSysResource bool // remove CAP_SYS_RESOURCE from the effective set first
 	Seccomp         *specs.LinuxSeccomp
-	SeccompEarly    bool // load before ChangeUser (else right before exec)
+	SeccompEarly    bool // load before CompileUser's ops (else last)
 	User            *specs.User
 	Caps            *specs.LinuxCapabilities
 	NoNewPrivs      bool
 	Argv            []string
 }
 
-// TestHelperProcess is not a test: it is the re-executed helper.
-func TestHelperProcess(t *testing.T) {
-	raw := os.Getenv(helperEnv)
-	if raw == "" {
-		t.Skip("helper process only")
-	}
-	var p helperPlan
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		helperFail(err)
-	}
-	runtime.LockOSThread()
-	if err := runPlan(p); err != nil {
-		helperFail(err)
-	}
-	if p.Argv[0] == "threads" {
-		reportThreads()
-		os.Exit(0)
-	}
-	env := []string{"PATH=/bin:/usr/bin"}
-	helperFail(unix.Exec(p.Argv[0], p.Argv, env))
-}
-
-// reportThreads prints one line per thread of the process:
-// "self|other Seccomp NoNewPrivs CapBnd".
-func reportThreads() {
-	tids, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		helperFail(err)
-	}
-	self := strconv.Itoa(unix.Gettid())
-	for _, d := range tids {
-		raw, err := os.ReadFile("/proc/self/task/" + d.Name() + "/status")
-		if err != nil {
-			helperFail(err)
-		}
-		st := parseStatus(string(raw))
-		who := "other"
-		if d.Name() == self {
-			who = "self"
-		}
-		fmt.Printf("%s %s %s %s\n", who, st["Seccomp"], st["NoNewPrivs"], st["CapBnd"])
-	}
-}
-
-func helperFail(err error) {
-	fmt.Printf("HELPER-ERROR: %v\n", err)
-	os.Exit(3)
-}
-
-func runPlan(p helperPlan) error {
-	if p.DropSysResource {
+// compilePlan appends plan's steps to p.
+func compilePlan(p *sysprog.Program, plan helperPlan) error {
+	if plan.DropSysResource {
 		cur, err := threadCaps(40)
 		if err != nil {
 			return err
 		}
-		if err := setCaps(cur.effective&^(1<<24), cur.permitted, cur.inheritable); err != nil {
-			return err
-		}
+		eff := cur.effective &^ (1 << unix.CAP_SYS_RESOURCE)
+		p.Call(errnoMsg("dropping CAP_SYS_RESOURCE"), unix.SYS_CAPSET,
+			sysprog.Value(p, &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}),
+			sysprog.Value(p, &[2]unix.CapUserData{
+				{Effective: uint32(eff), Permitted: uint32(cur.permitted), Inheritable: uint32(cur.inheritable)},
+				{Effective: uint32(eff >> 32), Permitted: uint32(cur.permitted >> 32), Inheritable: uint32(cur.inheritable >> 32)},
+			}))
 	}
-	if err := ApplyRlimits(p.Rlimits); err != nil {
+	if err := CompileRlimits(p, plan.Rlimits); err != nil {
 		return err
 	}
-	load, err := prepareSeccomp(p.Seccomp)
+	load, err := compileSeccompProfile(plan.Seccomp)
 	if err != nil {
 		return err
 	}
-	if p.SeccompEarly {
-		if err := load(); err != nil {
+	if plan.SeccompEarly && load != nil {
+		load(p)
+	}
+	if plan.User != nil {
+		if err := CompileUser(p, *plan.User, plan.Caps); err != nil {
 			return err
 		}
 	}
-	if p.User != nil {
-		if err := ChangeUser(*p.User, p.Caps); err != nil {
-			return err
-		}
+	if plan.NoNewPrivs {
+		CompileNoNewPrivileges(p)
 	}
-	if p.NoNewPrivs {
-		if err := SetNoNewPrivileges(); err != nil {
-			return err
-		}
-	}
-	if !p.SeccompEarly {
-		if err := load(); err != nil {
-			return err
-		}
+	if !plan.SeccompEarly && load != nil {
+		load(p)
 	}
 	return nil
 }
 
-// runHelper runs p in a re-executed test binary and returns its output and
-// exit code.
-func runHelper(t *testing.T, p helperPlan) (string, int) {
+// compileSeccompProfile compiles s as hako's parent does (here with
+// libseccomp linked into the test) and returns its CompileSeccomp.
+func compileSeccompProfile(s *specs.LinuxSeccomp) (func(*sysprog.Program), error) {
+	if s == nil {
+		return nil, nil
+	}
+	flags, err := seccomp.Flags(s.Flags)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := libseccomp.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	return CompileSeccomp(prog, flags), nil
+}
+
+// outcome is how a plan ended.
+type outcome struct {
+	Out  string // the process's stdout and stderr; "HELPER-ERROR: ..." when the setup failed
+	Code int    // its exit status; 3 when the setup failed
+	// For "threads": the runner's pid and the thread that ran the ops.
+	Pid, Tid int
+	// Threads maps each of the runner's threads to its status, for
+	// "threads".
+	Threads map[int]map[string]string
+}
+
+const runnerTimeout = 3 * time.Minute
+
+// runPlan compiles plan and runs it on runner.
+func runPlan(t *testing.T, plan helperPlan, runner string) outcome {
 	t.Helper()
-	raw, err := json.Marshal(p)
+	o, err := runPlanErr(plan, runner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+string(raw))
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	return o
+}
+
+func helperError(err error) outcome { return outcome{Out: "HELPER-ERROR: " + err.Error(), Code: 3} }
+
+func runPlanErr(plan helperPlan, runner string) (o outcome, err error) {
+	parent, child, err := sysprog.Pair()
+	if err != nil {
+		return o, err
 	}
-	return string(out), code
+	closers := []io.Closer{child}
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	high := func(f *os.File) (int, error) {
+		fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 20)
+		if err == nil {
+			closers = append(closers, os.NewFile(uintptr(fd), f.Name()))
+		}
+		return fd, err
+	}
+	fail := func(err error) (outcome, error) {
+		unix.Close(parent)
+		return o, err
+	}
+	goRunner := runner == "go"
+	threads := plan.Argv[0] == "threads"
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, outR)
+	outFD, err := high(outW)
+	outW.Close()
+	if err != nil {
+		return fail(err)
+	}
+	syncFD := int(child.Fd())
+	tramp, err := sysprog.Trampoline(syncFD, sysprog.TrampolineOptions{Fifo: -1})
+	if err != nil {
+		return fail(err)
+	}
+	trampFD, err := high(tramp)
+	tramp.Close()
+	if err != nil {
+		return fail(err)
+	}
+	var exeFD, progFD int
+	if goRunner {
+		exe, err := os.Open("/proc/self/exe")
+		if err == nil {
+			exeFD, err = high(exe)
+			exe.Close()
+		}
+		if err == nil {
+			progFD, err = high(child) // a placeholder: the program goes there
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	p := sysprog.New(syncFD)
+	p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(parent))
+	if goRunner {
+		p.Handover(nil, exeFD, []string{"hako-security-test-runner"}, []string{runnerEnv + "=" + strconv.Itoa(progFD), "GOMAXPROCS=1"},
+			[]int{syncFD, progFD, outFD, trampFD}, false)
+		if threads {
+			// The thread that runs the ops, before any of them.
+			p.Stage("report the thread", tidStage, sysprog.Imm(outFD))
+		}
+	}
+	if err := compilePlan(p, plan); err != nil {
+		unix.Close(parent)
+		return helperError(err), nil
+	}
+	if threads {
+		p.Signal('D')
+		p.Wait(nil)
+	} else {
+		for _, fd := range []int{1, 2} {
+			p.Call(nil, unix.SYS_DUP3, sysprog.Imm(outFD), sysprog.Imm(fd), sysprog.Imm(0))
+		}
+		idx := p.FindExec(errnoMsg("finding %s", plan.Argv[0]), []string{plan.Argv[0]})
+		p.ExecThrough(errnoMsg("executing %s", plan.Argv[0]), trampFD, []string{plan.Argv[0]}, idx, plan.Argv, []string{"PATH=/bin:/usr/bin"})
+	}
+	var c *sysprog.Child
+	if goRunner {
+		prog, err := memfd(p.Marshal())
+		if err != nil {
+			return fail(err)
+		}
+		err = unix.Dup3(int(prog.Fd()), progFD, unix.O_CLOEXEC)
+		prog.Close()
+		if err != nil {
+			return fail(err)
+		}
+		c, err = p.StartGo(0, parent)
+		if err != nil {
+			return o, err
+		}
+	} else if c, err = p.Start(0, parent); err != nil {
+		return o, err
+	}
+	// From here on only the runner holds its fds: the pipe ends at EOF
+	// once the process (or the Go runner's stage) closed its end.
+	for _, c := range closers {
+		if c != outR {
+			c.Close()
+		}
+	}
+	closers = []io.Closer{outR}
+	defer c.Close()
+	reaped := false
+	defer func() {
+		if !reaped {
+			c.Signal(syscall.SIGKILL)
+			c.Wait()
+		}
+		c.KeepAlive()
+	}()
+	watchdog := time.AfterFunc(runnerTimeout, func() { c.Signal(syscall.SIGKILL) })
+	defer watchdog.Stop()
+	if threads {
+		if goRunner {
+			b, err := io.ReadAll(outR)
+			if err != nil {
+				return o, err
+			}
+			if o.Tid, err = strconv.Atoi(string(b)); err != nil {
+				if err := c.Expect('D'); err != nil {
+					return helperError(err), nil
+				}
+				return o, fmt.Errorf("the Go runner's thread id %q", b)
+			}
+		}
+		if err := c.Expect('D'); err != nil {
+			return helperError(err), nil
+		}
+		o.Pid = c.Pid
+		if !goRunner {
+			o.Tid = c.Pid
+		}
+		o.Threads, err = threadStatus(c.Pid)
+		return o, err
+	}
+	if err := c.Expect('R'); err != nil {
+		return helperError(err), nil
+	}
+	derr := c.Done()
+	b, err := io.ReadAll(outR)
+	if err != nil {
+		return o, err
+	}
+	ws, err := c.Wait()
+	reaped = true
+	if err != nil {
+		return o, err
+	}
+	if derr != nil {
+		return helperError(derr), nil
+	}
+	return outcome{Out: string(b), Code: ws.ExitStatus()}, nil
+}
+
+// threadStatus reads the status of each thread of process pid.
+func threadStatus(pid int) (map[int]map[string]string, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tids, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]map[string]string{}
+	for _, d := range tids {
+		raw, err := os.ReadFile(dir + "/" + d.Name() + "/status")
+		if err != nil {
+			return nil, err
+		}
+		tid, _ := strconv.Atoi(d.Name())
+		out[tid] = parseStatus(string(raw))
+	}
+	return out, nil
+}
+
+func memfd(b []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("program", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "program")
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// forRunners runs f once per runner, as a subtest named after it.
+func forRunners(t *testing.T, f func(t *testing.T, runner string)) {
+	t.Helper()
+	for _, r := range runners {
+		t.Run(r, func(t *testing.T) { f(t, r) })
+	}
+}
+
+// knownBug marks a check that fails because of a reported bug of the code
+// under test: the test is skipped with the bug's description, or fails
+// with HAKO_KNOWN_BUGS=fail.
+func knownBug(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := "KNOWN BUG (reported, not fixed here): " + fmt.Sprintf(format, args...)
+	if os.Getenv("HAKO_KNOWN_BUGS") == "fail" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }
 
 var statusArgv = []string{testutil.BusyboxPath, "grep", "-E", "^(Uid|Gid|Groups|Umask|Cap[A-Za-z]+|NoNewPrivs|Seccomp):", "/proc/self/status"}
@@ -178,262 +423,4 @@ const (
 func requireHelper(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.RequiresBusybox(t)
-}
-
-func TestChangeUserAfterExec(t *testing.T) {
-	requireHelper(t)
-	umask := uint32(0o027)
-	for _, tc := range []struct {
-		name string
-		plan helperPlan
-		want map[string]string
-	}{
-		{
-			name: "non-root with an ambient capability",
-			plan: helperPlan{
-				User: &specs.User{UID: 1000, GID: 1001, AdditionalGids: []uint32{10, 20}, Umask: &umask},
-				Caps: &specs.LinuxCapabilities{
-					Bounding:    []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"},
-					Effective:   []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"},
-					Permitted:   []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"},
-					Inheritable: []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"},
-					Ambient:     []string{"CAP_NET_BIND_SERVICE"},
-				},
-				NoNewPrivs: true,
-			},
-			// A non-root process keeps only its ambient capabilities
-			// across execve of a file without file capabilities.
-			want: map[string]string{
-				"Uid": "1000 1000 1000 1000", "Gid": "1001 1001 1001 1001", "Groups": "10 20", "Umask": "0027",
-				"CapBnd": capHex(capChown, capKill, capNetBindService, capNetRaw),
-				"CapInh": capHex(capKill, capNetBindService, capNetRaw),
-				"CapPrm": capHex(capNetBindService), "CapEff": capHex(capNetBindService), "CapAmb": capHex(capNetBindService),
-				"NoNewPrivs": "1", "Seccomp": "0",
-			},
-		},
-		{
-			name: "root gets its bounding set back at exec",
-			plan: helperPlan{
-				User: &specs.User{},
-				Caps: &specs.LinuxCapabilities{
-					Bounding:  []string{"CAP_CHOWN", "CAP_KILL", "CAP_AUDIT_WRITE"},
-					Effective: []string{"CAP_KILL"},
-					Permitted: []string{"CAP_KILL"},
-				},
-			},
-			// execve as uid 0: permitted = effective = bounding | inheritable.
-			want: map[string]string{
-				"Uid": "0 0 0 0", "Gid": "0 0 0 0", "Groups": "",
-				"CapBnd": capHex(capChown, capKill, capAuditWrite),
-				"CapPrm": capHex(capChown, capKill, capAuditWrite), "CapEff": capHex(capChown, capKill, capAuditWrite),
-				"CapInh": capHex(), "CapAmb": capHex(), "NoNewPrivs": "0",
-			},
-		},
-		{
-			name: "nil capabilities drop everything",
-			plan: helperPlan{User: &specs.User{UID: 0, GID: 0}},
-			want: map[string]string{
-				"Uid": "0 0 0 0", "CapBnd": capHex(), "CapPrm": capHex(), "CapEff": capHex(), "CapInh": capHex(), "CapAmb": capHex(),
-			},
-		},
-		{
-			name: "a capability above 31 uses the high word",
-			plan: helperPlan{
-				User: &specs.User{},
-				// CAP_BPF is 39: the second 32-bit word of capset.
-				Caps: &specs.LinuxCapabilities{Bounding: []string{"CAP_BPF"}},
-			},
-			want: map[string]string{"CapBnd": capHex(39)},
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.plan.Argv = statusArgv
-			out, code := runHelper(t, tc.plan)
-			if code != 0 {
-				t.Fatalf("helper exited %d:\n%s", code, out)
-			}
-			got := parseStatus(out)
-			for k, want := range tc.want {
-				if got[k] != want {
-					t.Errorf("%s = %q, want %q", k, got[k], want)
-				}
-			}
-		})
-	}
-}
-
-func TestChangeUserRefusesAmbientWithoutInheritable(t *testing.T) {
-	requireHelper(t)
-	out, code := runHelper(t, helperPlan{
-		User: &specs.User{UID: 1000, GID: 1000},
-		Caps: &specs.LinuxCapabilities{Permitted: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
-		Argv: statusArgv,
-	})
-	if code != 3 || !strings.Contains(out, "process.capabilities.ambient[0]") {
-		t.Errorf("exit %d, output:\n%s", code, out)
-	}
-}
-
-func TestSeccompMkdirDenied(t *testing.T) {
-	requireHelper(t)
-	for _, tc := range []struct {
-		name string
-		plan helperPlan
-	}{
-		{"root, loaded before ChangeUser", helperPlan{Seccomp: testutil.MkdirSeccompProfile(), SeccompEarly: true, User: &specs.User{}, Caps: &specs.LinuxCapabilities{}}},
-		{"non-root, loaded last with no_new_privs", helperPlan{Seccomp: testutil.MkdirSeccompProfile(), User: &specs.User{UID: 1000, GID: 1000}, NoNewPrivs: true}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			// A directory every uid may write in, so that only the
-			// filter can make mkdir fail.
-			dir, err := os.MkdirTemp("", "hako-seccomp-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			if err := os.Chmod(dir, 0o777); err != nil {
-				t.Fatal(err)
-			}
-
-			control := tc.plan
-			control.Seccomp = nil
-			control.Argv = []string{testutil.BusyboxPath, "mkdir", filepath.Join(dir, "control")}
-			if out, code := runHelper(t, control); code != 0 {
-				t.Fatalf("control mkdir without the filter: exit %d: %s", code, out)
-			}
-
-			target := filepath.Join(dir, "made")
-			tc.plan.Argv = []string{testutil.BusyboxPath, "mkdir", target}
-			out, code := runHelper(t, tc.plan)
-			if code == 0 || code == 3 || !strings.Contains(out, "Operation not permitted") {
-				t.Errorf("mkdir under seccomp: exit %d, output:\n%s", code, out)
-			}
-			if _, err := os.Stat(target); err == nil {
-				t.Errorf("%s was created despite the filter", target)
-			}
-			tc.plan.Argv = statusArgv
-			out, code = runHelper(t, tc.plan)
-			if code != 0 || parseStatus(out)["Seccomp"] != "2" {
-				t.Errorf("status: exit %d, output:\n%s", code, out)
-			}
-		})
-	}
-}
-
-func TestPerThreadSettingsStayOnTheCallingThread(t *testing.T) {
-	requireHelper(t)
-	plan := helperPlan{
-		Seccomp: testutil.MkdirSeccompProfile(), SeccompEarly: true, NoNewPrivs: true,
-		User: &specs.User{}, Caps: &specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN"}},
-		Argv: []string{"threads"},
-	}
-	out, code := runHelper(t, plan)
-	if code != 0 {
-		t.Fatalf("exit %d:\n%s", code, out)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) < 2 {
-		t.Fatalf("want the Go runtime's several threads, got:\n%s", out)
-	}
-	for _, l := range lines {
-		f := strings.Fields(l)
-		if len(f) != 4 {
-			t.Fatalf("bad line %q", l)
-		}
-		if f[0] == "self" && (f[1] != "2" || f[2] != "1" || f[3] != capHex(capChown)) {
-			t.Errorf("calling thread: %q, want seccomp 2, no_new_privs 1, bounding %s", l, capHex(capChown))
-		}
-		if f[0] == "other" && (f[1] != "0" || f[2] != "0" || f[3] == capHex(capChown)) {
-			t.Errorf("another thread: %q, want no filter, no no_new_privs, its own bounding set", l)
-		}
-	}
-
-	// SECCOMP_FILTER_FLAG_TSYNC asks for every thread.
-	plan.Seccomp.Flags = []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC"}
-	plan.NoNewPrivs = false
-	out, code = runHelper(t, plan)
-	if code != 0 {
-		t.Fatalf("TSYNC: exit %d:\n%s", code, out)
-	}
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if f := strings.Fields(l); len(f) != 4 || f[1] != "2" {
-			t.Errorf("TSYNC: thread %q has no filter", l)
-		}
-	}
-}
-
-func TestSeccompWithoutPrivilegeExplainsOrder(t *testing.T) {
-	requireHelper(t)
-	// Non-root, no capabilities, no no_new_privs: the kernel refuses.
-	out, code := runHelper(t, helperPlan{Seccomp: testutil.MkdirSeccompProfile(), User: &specs.User{UID: 1000, GID: 1000}, Argv: statusArgv})
-	if code != 3 || !strings.Contains(out, "no_new_privs") || !strings.Contains(out, "permission denied") {
-		t.Errorf("exit %d, output:\n%s", code, out)
-	}
-}
-
-func TestRlimitsAfterExec(t *testing.T) {
-	requireHelper(t)
-	var nofile unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile); err != nil {
-		t.Fatal(err)
-	}
-	hard := min(nofile.Max, 4096)
-	soft := hard / 2
-	out, code := runHelper(t, helperPlan{
-		Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: soft, Hard: hard}, {Type: "RLIMIT_CORE", Soft: 0, Hard: 0}},
-		Argv:    []string{testutil.BusyboxPath, "cat", "/proc/self/limits"},
-	})
-	if code != 0 {
-		t.Fatalf("exit %d:\n%s", code, out)
-	}
-	want := map[string][]string{
-		"Max open files":     {strconv.FormatUint(soft, 10), strconv.FormatUint(hard, 10)},
-		"Max core file size": {"0", "0"},
-	}
-	for _, line := range strings.Split(out, "\n") {
-		for name, w := range want {
-			if strings.HasPrefix(line, name) {
-				f := strings.Fields(strings.TrimPrefix(line, name))
-				if len(f) < 2 || f[0] != w[0] || f[1] != w[1] {
-					t.Errorf("%s: got %q, want soft %s hard %s", name, line, w[0], w[1])
-				}
-				delete(want, name)
-			}
-		}
-	}
-	if len(want) != 0 {
-		t.Errorf("missing lines %v in:\n%s", want, out)
-	}
-}
-
-func TestRlimitRaiseHardWithoutCapSysResource(t *testing.T) {
-	requireHelper(t)
-	out, code := runHelper(t, helperPlan{
-		DropSysResource: true,
-		Rlimits: []specs.POSIXRlimit{
-			{Type: "RLIMIT_NOFILE", Soft: 64, Hard: 128},
-			{Type: "RLIMIT_NOFILE", Soft: 64, Hard: 256},
-		},
-		Argv: statusArgv,
-	})
-	if code != 3 || !strings.Contains(out, "process.rlimits[1]") || !strings.Contains(out, "CAP_SYS_RESOURCE") || !strings.Contains(out, "operation not permitted") {
-		t.Errorf("exit %d, output:\n%s", code, out)
-	}
-}
-
-// prepareSeccomp compiles s as hako's parent does (here with libseccomp
-// linked into the test) and returns its loader.
-func prepareSeccomp(s *specs.LinuxSeccomp) (func() error, error) {
-	if s == nil {
-		return SeccompLoader(nil, 0), nil
-	}
-	flags, err := seccomp.Flags(s.Flags)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := libseccomp.Compile(s)
-	if err != nil {
-		return nil, err
-	}
-	return SeccompLoader(prog, flags), nil
 }

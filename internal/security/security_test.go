@@ -7,6 +7,8 @@ import (
 
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hako-dev/hako/internal/sysprog"
 )
 
 func TestCapabilityNames(t *testing.T) {
@@ -103,21 +105,25 @@ func TestCheckCapSets(t *testing.T) {
 	}
 }
 
-func TestChangeUserRejectsBadInputBeforeChangingAnything(t *testing.T) {
-	// Both errors come from validation, before any system call that would
-	// change the test process.
-	err := ChangeUser(specs.User{}, &specs.LinuxCapabilities{Permitted: []string{"CAP_KILL", "CAP_FOO"}})
+// CompileUser refuses bad input in the parent, before it compiled
+// anything that would change the runner.
+func TestCompileUserRejectsBadInputBeforeChangingAnything(t *testing.T) {
+	p := sysprog.New(9)
+	err := CompileUser(p, specs.User{}, &specs.LinuxCapabilities{Permitted: []string{"CAP_KILL", "CAP_FOO"}})
 	if err == nil || !strings.Contains(err.Error(), "process.capabilities.permitted[1]") {
 		t.Errorf("bad capability: %v", err)
 	}
 	umask := uint32(0o1777)
-	err = ChangeUser(specs.User{Umask: &umask}, nil)
+	err = CompileUser(p, specs.User{Umask: &umask}, nil)
 	if err == nil || !strings.Contains(err.Error(), "process.user.umask") {
 		t.Errorf("bad umask: %v", err)
 	}
+	if p.Len() != 0 {
+		t.Errorf("the refused input compiled %d ops:\n%v", p.Len(), p.Ops())
+	}
 }
 
-func TestApplyRlimitsErrors(t *testing.T) {
+func TestCompileRlimitsErrors(t *testing.T) {
 	for _, tc := range []struct {
 		rl   []specs.POSIXRlimit
 		want []string
@@ -125,8 +131,10 @@ func TestApplyRlimitsErrors(t *testing.T) {
 		{[]specs.POSIXRlimit{{Type: "RLIMIT_FOO", Soft: 1, Hard: 1}}, []string{"process.rlimits[0].type", `"RLIMIT_FOO"`, "RLIMIT_NOFILE"}},
 		{[]specs.POSIXRlimit{{Type: "nofile", Soft: 1, Hard: 1}}, []string{"process.rlimits[0].type", `did you mean "RLIMIT_NOFILE"`}},
 		{[]specs.POSIXRlimit{{Type: "RLIMIT_CORE", Soft: 2, Hard: 1}}, []string{"process.rlimits[0]", "soft limit 2 is above its hard limit 1"}},
+		{[]specs.POSIXRlimit{{Type: "RLIMIT_CORE", Soft: 0, Hard: 0}, {Type: "RLIMIT_NPROC", Soft: 2, Hard: 1}}, []string{"process.rlimits[1]", "soft limit 2 is above its hard limit 1"}},
 	} {
-		err := ApplyRlimits(tc.rl)
+		p := sysprog.New(9)
+		err := CompileRlimits(p, tc.rl)
 		if err == nil {
 			t.Errorf("%+v: no error", tc.rl)
 			continue
