@@ -79,6 +79,14 @@ func Compile(c *Config, p *sysprog.Program, st Stages) error {
 		}
 	}
 
+	// Every mount below, starting with making "/" private, would change
+	// the host's mounts in PID 1's mount namespace (a config that joins
+	// it): refuse there.
+	p.RefuseSame(func(errno syscall.Errno) error {
+		return &Error{Step: "preparing the rootfs", Destination: c.Rootfs, Field: "linux.namespaces",
+			Err: withHint(reasonf(errno, "the process is in the host's mount namespace; rootfs setup would change the host's mounts"),
+				"start the container with a new mount namespace (a \"mount\" entry without a path in linux.namespaces)")}
+	}, "/proc/self/ns/mnt", "/proc/1/ns/mnt")
 	start := uintptr(unix.MS_REC | unix.MS_PRIVATE)
 	switch c.Propagation {
 	case "slave", "rslave", "shared", "rshared":

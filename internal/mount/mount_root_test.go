@@ -1,7 +1,6 @@
 package mount
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -710,11 +709,6 @@ func TestRefuseHostMountNS(t *testing.T) {
 		if res.Err != "" || res.Inner == nil {
 			t.Fatalf("outer: %s", res.Err)
 		}
-		if res.Inner.Err == "" {
-			knownBug(t, "mount/compile.go:Compile: the program runs in PID 1's mount namespace instead of refusing "+
-				"(Prepare's refuseHostMountNS is gone); the outer namespace's table changed: added %d, gone %d",
-				len(res.MountsAdded), len(res.MountsGone))
-		}
 		if !res.Inner.IsError || res.Inner.Errno != "EPERM" || !strings.Contains(res.Inner.Err, "mount namespace") {
 			t.Errorf("error %q (errno %q), want a *mount.Error refusing the host's mount namespace (EPERM)", res.Inner.Err, res.Inner.Errno)
 		}
@@ -722,16 +716,4 @@ func TestRefuseHostMountNS(t *testing.T) {
 			t.Errorf("the outer mount table changed:\nadded: %q\ngone: %q", res.MountsAdded, res.MountsGone)
 		}
 	})
-}
-
-// knownBug marks a check that fails because of a reported bug of the code
-// under test: the test is skipped with the bug's description, or fails
-// with HAKO_KNOWN_BUGS=fail.
-func knownBug(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := "KNOWN BUG (reported, not fixed here): " + fmt.Sprintf(format, args...)
-	if os.Getenv("HAKO_KNOWN_BUGS") == "fail" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }

@@ -26,12 +26,19 @@ func errnoMsg(format string, args ...any) sysprog.Fail {
 
 // CompileRlimits appends process.rlimits.
 func CompileRlimits(p *sysprog.Program, rl []specs.POSIXRlimit) error {
+	// The hard limit each resource will have when its entry runs: an
+	// earlier entry may have lowered it.
+	hard := map[int]uint64{}
 	for i, r := range rl {
 		field := fmt.Sprintf("process.rlimits[%d]", i)
 		res, old, err := checkRlimit(field, r)
 		if err != nil {
 			return err
 		}
+		if h, ok := hard[res]; ok {
+			old.Max = h
+		}
+		hard[res] = r.Hard
 		if r.Hard > old.Max && !hasCap(unix.CAP_SYS_RESOURCE) {
 			return fmt.Errorf("%s: raising the %s hard limit from %s to %d needs CAP_SYS_RESOURCE: %w "+
 				"(this host's bounding set may lack CAP_SYS_RESOURCE; lower %s.hard to at most %s)",

@@ -376,18 +376,6 @@ func forRunners(t *testing.T, f func(t *testing.T, runner string)) {
 	}
 }
 
-// knownBug marks a check that fails because of a reported bug of the code
-// under test: the test is skipped with the bug's description, or fails
-// with HAKO_KNOWN_BUGS=fail.
-func knownBug(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := "KNOWN BUG (reported, not fixed here): " + fmt.Sprintf(format, args...)
-	if os.Getenv("HAKO_KNOWN_BUGS") == "fail" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 var statusArgv = []string{testutil.BusyboxPath, "grep", "-E", "^(Uid|Gid|Groups|Umask|Cap[A-Za-z]+|NoNewPrivs|Seccomp):", "/proc/self/status"}
 
 // parseStatus reads "Key:\tvalue" lines.

@@ -34,9 +34,9 @@ type Child struct {
 	p     *Program
 	sock  *os.File
 	pidfd *os.File
-	// forked is a pidfd of the process the program spawned or forked
-	// last, once its record came (nil before).
-	forked *os.File
+	// forked are pidfds of the processes the program spawned or forked,
+	// in order, as their records came and until Forked takes them.
+	forked []*os.File
 	// pending are records read while looking for that record.
 	pending []record
 }
@@ -110,22 +110,21 @@ func (p *Program) Attach(pid int, sock int) (*Child, error) {
 // the Child that did so exits then and is still to be waited for. Call it
 // after that Child exited: the record came before.
 func (c *Child) Forked() (*Child, error) {
-	if c.forked == nil {
+	if len(c.forked) == 0 {
 		c.drain()
 	}
-	if c.forked == nil {
+	if len(c.forked) == 0 {
 		return nil, errors.New("container setup: the program has started no process")
 	}
-	pid, err := pidfdPid(c.forked)
+	f := c.forked[0]
+	pid, err := pidfdPid(f)
 	if err != nil {
 		return nil, err
 	}
-	f := c.forked
-	c.forked = nil
-	// The records read meanwhile are the new process's to hand out: it
-	// shares the socket.
-	next := &Child{Pid: pid, p: c.p, sock: c.sock, pidfd: f, pending: c.pending}
-	c.pending = nil
+	// The records read meanwhile, and the processes it reported, are the
+	// new process's to hand out: it shares the socket.
+	next := &Child{Pid: pid, p: c.p, sock: c.sock, pidfd: f, pending: c.pending, forked: c.forked[1:]}
+	c.pending, c.forked = nil, nil
 	return next, nil
 }
 
@@ -238,8 +237,8 @@ func (c *Child) Release() {
 // sending what the parent expected.
 var ErrExited = errors.New("the container's setup process exited early")
 
-// drain reads what is there without waiting: a pid record is taken
-// (Forked), the others wait in pending for recv.
+// drain reads what is there without waiting, up to a pid record, which
+// it takes (Forked); the others wait in pending for recv.
 func (c *Child) drain() {
 	for {
 		r, err := c.read(false)
@@ -247,7 +246,7 @@ func (c *Child) drain() {
 			return
 		}
 		if c.isPid(r) {
-			continue
+			return
 		}
 		c.pending = append(c.pending, r)
 		if len(r.b) == 0 {
@@ -261,11 +260,8 @@ func (c *Child) isPid(r record) bool {
 	if len(r.b) != 1 || r.b[0] != 'K' || len(r.fds) != 1 {
 		return false
 	}
-	if c.forked != nil {
-		c.forked.Close()
-	}
 	unix.SetNonblock(r.fds[0], true) // before NewFile: pollable
-	c.forked = os.NewFile(uintptr(r.fds[0]), "pidfd")
+	c.forked = append(c.forked, os.NewFile(uintptr(r.fds[0]), "pidfd"))
 	return true
 }
 

@@ -191,6 +191,17 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 			*(*byte)(unsafe.Add(p.at(o.args[0]), i)) |= *(*byte)(unsafe.Add(p.at(o.args[1]), i))
 		}
 		return 0, 0, 0
+	case opRefuseSame:
+		for i := 0; i < 2; i++ {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_STATX, atFDCWD, a[i], 0, unix.STATX_INO, a[2+i], 0); e != 0 {
+				return 0, 0, 0 // cannot tell
+			}
+		}
+		x, y := (*unix.Statx_t)(p.at(o.args[2])), (*unix.Statx_t)(p.at(o.args[3]))
+		if x.Ino == y.Ino && x.Dev_major == y.Dev_major && x.Dev_minor == y.Dev_minor {
+			return 0, syscall.EPERM, 0
+		}
+		return 0, 0, 0
 	case opRespawn:
 		s := p.scratch
 		pid, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, syscall.CLONE_PARENT|unix.CLONE_PIDFD|uintptr(syscall.SIGCHLD), 0, uintptr(unsafe.Pointer(&s.forkFD)), 0, 0, 0)

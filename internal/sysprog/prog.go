@@ -59,6 +59,7 @@ const (
 	opOrBytes                         // OR the a2 bytes at a1 into the memory at a0
 	opRespawn                         // fork into our parent's child (which goes on) and exit, reporting its pid
 	opHandover                        // Go runner only: clear close-on-exec of the a4 fds at a3, execveat(a0, "", argv a1, envp a2); a5: in a new process (vfork), report its pid, exit
+	opRefuseSame                      // fail with EPERM when paths a0 and a1 are one file (statx into a2, a3); unknown is fine
 )
 
 // Op flags.
@@ -391,6 +392,14 @@ func (p *Program) Stage(why string, id int, args ...Arg) {
 		p.needsGo = why
 	}
 	p.add(opStage, 0, nil, append([]Arg{Imm(id)}, args...))
+}
+
+// RefuseSame fails with EPERM when paths a and b name one file (the same
+// device and inode, links followed), say a process's namespace and PID
+// 1's. Where either cannot be looked at (no /proc, no access), it passes.
+func (p *Program) RefuseSame(fail Fail, a, b string) {
+	n := int(unsafe.Sizeof(unix.Statx_t{}))
+	p.add(opRefuseSame, 0, fail, []Arg{p.Str(a), p.Str(b), p.Buffer(n), p.Buffer(n)})
 }
 
 // Respawn moves the rest of the program into a new process: the runner
