@@ -151,16 +151,18 @@ func TestCompileResolvesInRoot(t *testing.T) {
 			hostPaths[d.Path] = userns
 		}
 		hostPaths[c.Devices[0].Path] = userns
-		if len(ops) < 3 || ops[2].Name != "openat" || !isImm(ops[2].Args[0], fdcwd) || str(ops[2], 1) != c.Rootfs || ops[2].Out == 0 {
-			t.Fatalf("op 2 is not the rootfs' open:%s", dump(ops))
+		// RefuseSame (PID 1's mount namespace), propagation, the rootfs'
+		// bind, its open.
+		if len(ops) < 4 || ops[0].Name != "RefuseSame" || ops[3].Name != "openat" || !isImm(ops[3].Args[0], fdcwd) || str(ops[3], 1) != c.Rootfs || ops[3].Out == 0 {
+			t.Fatalf("op 3 is not the rootfs' open:%s", dump(ops))
 		}
-		root := ops[2].Out
-		end := find(ops, 3, func(o sysprog.OpInfo) bool { return o.Name == "openat" && isImm(o.Args[0], fdcwd) && str(o, 1) == "/" })
+		root := ops[3].Out
+		end := find(ops, 4, func(o sysprog.OpInfo) bool { return o.Name == "openat" && isImm(o.Args[0], fdcwd) && str(o, 1) == "/" })
 		if end < 0 || ops[end+1].Name != "fchdir" || !isReg(ops[end+1].Args[0], root) || ops[end+2].Name != "pivot_root" {
 			t.Fatalf("no pivot_root from the rootfs' fd:%s", dump(ops))
 		}
 		resolved := map[sysprog.Reg]string{} // registers holding an fd resolved in the root
-		for i := 3; i < end; i++ {
+		for i := 4; i < end; i++ {
 			o := ops[i]
 			bad := func(why string) { t.Errorf("userns %v: op %d %s: %s", userns, i, o, why) }
 			switch o.Name {

@@ -29,20 +29,27 @@ func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program
 	if err := security.CompileRlimits(p, proc.Rlimits); err != nil {
 		return nil, 0, &Error{Step: "setting rlimits", Err: err}
 	}
+	// The working directory is entered first as the runtime, which may
+	// enter what the process's user may not (a volume of root's), before
+	// any filter; where the runtime may not (a directory of the user's
+	// only, on a filesystem root's privileges do not reach), again as the
+	// user, as runc does.
+	cwd := proc.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	refused := p.TryChdir(cwdFail(cwd), cwd)
 	if sc != nil && !proc.NoNewPrivileges {
 		// Loading a filter without no_new_privs needs CAP_SYS_ADMIN,
 		// which the process may be about to lose. What runs after it
-		// (user, capabilities, cwd, the executable's search, the
-		// trampoline) the profile must allow, as with runc.
+		// (user, capabilities, the executable's search, the trampoline)
+		// the profile must allow, as with runc.
 		security.CompileSeccomp(sc.Filter, sc.Flags)(p)
 	}
 	if err := security.CompileUser(p, proc.User, proc.Capabilities); err != nil {
 		return nil, 0, &Error{Step: "changing user", Err: err}
 	}
-	cwd := proc.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
+	p.SkipIfZero(refused, 1)
 	p.Call(cwdFail(cwd), unix.SYS_CHDIR, p.Str(cwd))
 	p.CheckCwd(func(syscall.Errno) error {
 		return &Error{Step: "entering the working directory", Err: fmt.Errorf("process.cwd %q resolves outside the container's root; refusing to start", cwd)}

@@ -217,7 +217,7 @@ var macroNames = map[uintptr]string{
 	opCheckCwd: "CheckCwd", opCheckNull: "CheckNull", opSendFD: "SendFD", opStatIsDir: "IsDir",
 	opSkipIfZero: "SkipIfZero", opExecTramp: "ExecThrough", opSpawnTramp: "SpawnThrough",
 	opCloexecFrom: "CloexecFrom", opStage: "Stage", opResetSignals: "ResetSignals",
-	opOrBytes: "OrInto", opRespawn: "Respawn", opHandover: "Handover", opRefuseSame: "RefuseSame",
+	opOrBytes: "OrInto", opRespawn: "Respawn", opHandover: "Handover", opRefuseSame: "RefuseSame", opTryChdir: "TryChdir",
 }
 
 // syscallNames are the system calls setup programs make.

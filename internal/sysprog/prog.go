@@ -59,6 +59,7 @@ const (
 	opOrBytes                         // OR the a2 bytes at a1 into the memory at a0
 	opRespawn                         // fork into our parent's child (which goes on) and exit, reporting its pid
 	opHandover                        // Go runner only: clear close-on-exec of the a4 fds at a3, execveat(a0, "", argv a1, envp a2); a5: in a new process (vfork), report its pid, exit
+	opTryChdir                        // chdir(a0): out = 0, or 1 where it was refused (EACCES, EPERM)
 	opRefuseSame                      // fail with EPERM when paths a0 and a1 are one file (statx into a2, a3); unknown is fine
 )
 
@@ -321,8 +322,18 @@ func (p *Program) IsDir(fail Fail, r Reg) Reg {
 // SkipIfZero skips the next n ops when register r holds 0.
 func (p *Program) SkipIfZero(r Reg, n int) { p.add(opSkipIfZero, 0, nil, []Arg{R(r), Imm(n)}) }
 
+// TryChdir changes the working directory to path and returns a register
+// holding 0, or 1 where the kernel refused it for permission (EACCES,
+// EPERM): the caller may try again with other credentials.
+func (p *Program) TryChdir(fail Fail, path string) Reg {
+	out := p.NewReg()
+	p.add(opTryChdir, out, fail, []Arg{p.Str(path)})
+	return out
+}
+
 // CheckCwd fails with ENOENT when the working directory is not reachable
-// from the root (a leaked fd used as cwd: CVE-2024-21626).
+// from the root (a leaked fd used as cwd: CVE-2024-21626). Where getcwd
+// itself is refused (a seccomp profile), it passes.
 func (p *Program) CheckCwd(fail Fail) {
 	const size = 4096
 	p.add(opCheckCwd, 0, fail, []Arg{p.Buffer(size), Imm(size)})

@@ -252,3 +252,24 @@ func TestSeccompEmbeddedHelperAlone(t *testing.T) {
 		t.Errorf("validate with the embedded helper: %s", r)
 	}
 }
+
+// A profile that refuses getcwd (the OCI suite's linux_seccomp case) with
+// no_new_privs off: the filter is loaded before hako's last steps, and the
+// check that the working directory lies inside the root (CVE-2024-21626)
+// lets a refused getcwd pass, as runc does; the process still gets the
+// profile's errno.
+func TestSeccompDenyingGetcwd(t *testing.T) {
+	forRunners(t, func(t *testing.T, e *env) {
+		errno := uint(unix.EPERM)
+		b := e.bundle([]string{"sh", "-c", "cd /tmp && pwd -P 2>&1; echo done"}, func(s *specs.Spec) {
+			s.Process.NoNewPrivileges = false
+			s.Process.Cwd = "/tmp"
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"getcwd"}, Action: specs.ActErrno, ErrnoRet: &errno}}}
+		})
+		r := e.run("run", "--bundle", b, "nogetcwd")
+		if r.code != 0 || !strings.Contains(r.stdout, "done") || strings.Contains(r.stdout, "\n/tmp\n") {
+			t.Errorf("a profile refusing getcwd: %s", r)
+		}
+	})
+}
