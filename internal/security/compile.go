@@ -90,7 +90,18 @@ func CompileNoNewPrivileges(p *sysprog.Program) {
 
 // CompileUser appends what ChangeUser does, in its order.
 func CompileUser(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities) error {
-	last, sets, cur, err := checkUser(u, caps)
+	return compileUser(p, u, caps, false)
+}
+
+// CompileUserInNamespace is CompileUser for a process in a user namespace
+// it made or joined: it holds every capability there, whatever the
+// runtime's own sets (here, say, without CAP_SYS_RESOURCE) are.
+func CompileUserInNamespace(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities) error {
+	return compileUser(p, u, caps, true)
+}
+
+func compileUser(p *sysprog.Program, u specs.User, caps *specs.LinuxCapabilities, inUserNS bool) error {
+	last, sets, cur, err := checkUser(u, caps, inUserNS)
 	if err != nil {
 		return err
 	}

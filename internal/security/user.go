@@ -82,7 +82,7 @@ func checkCapSets(s capSets, cur threadState) error {
 // checkUser parses process.capabilities against the kernel's last
 // capability and the caller's own sets, and checks the umask: everything
 // ChangeUser and CompileUser refuse before they change anything.
-func checkUser(u specs.User, caps *specs.LinuxCapabilities) (capability.Cap, capSets, threadState, error) {
+func checkUser(u specs.User, caps *specs.LinuxCapabilities, inUserNS bool) (capability.Cap, capSets, threadState, error) {
 	last, err := capability.LastCap()
 	if err != nil {
 		return 0, capSets{}, threadState{}, fmt.Errorf("process.capabilities: finding the kernel's last capability: %w", err)
@@ -94,8 +94,14 @@ func checkUser(u specs.User, caps *specs.LinuxCapabilities) (capability.Cap, cap
 	if u.Umask != nil && *u.Umask > 0o777 {
 		return 0, capSets{}, threadState{}, fmt.Errorf("process.user.umask: %#o is not a file mode (at most 0777)", *u.Umask)
 	}
-	cur, err := threadCaps(last)
-	if err != nil {
+	var cur threadState
+	if inUserNS {
+		// A process that makes or joins a user namespace holds every
+		// capability there, the bounding set full too, whatever the
+		// runtime's own sets are.
+		all := capMask(1)<<(uint(last)+1) - 1
+		cur = threadState{effective: all, permitted: all, bounding: all}
+	} else if cur, err = threadCaps(last); err != nil {
 		return 0, capSets{}, threadState{}, err
 	}
 	return last, sets, cur, checkCapSets(sets, cur)

@@ -507,7 +507,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		compileTerminal(p, proc)
 		p.Call(stepFail("setting up the terminal", "making the pty the controlling terminal"), unix.SYS_IOCTL, sysprog.Imm(0), sysprog.Imm(unix.TIOCSCTTY), sysprog.Imm(0))
 	}
-	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles))
+	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles), ns.newUser || ns.joins(specs.UserNamespace))
 	if err != nil {
 		return nil, err
 	}
@@ -626,7 +626,7 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 	} else if !sysprog.Supported {
 		p.Call(stepFail("setsid", ""), unix.SYS_SETSID)
 	}
-	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles))
+	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles), ns.joins(specs.UserNamespace))
 	if err != nil {
 		return nil, err
 	}

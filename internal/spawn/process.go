@@ -22,7 +22,7 @@ import (
 // process.args[0], no_new_privs. With no_new_privs the filter is loaded
 // last, by compileExec. It returns the candidates and the register holding
 // the index of the one found, for the final exec.
-func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program, preserved int) ([]string, sysprog.Reg, error) {
+func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program, preserved int, inUserNS bool) ([]string, sysprog.Reg, error) {
 	// Before any filter: a profile need not allow close_range, and
 	// nothing hako needs should run under the container's filter.
 	p.CloexecFrom(stepFail("closing inherited fds", ""), 3+preserved)
@@ -46,7 +46,11 @@ func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program
 		// the profile must allow, as with runc.
 		security.CompileSeccomp(sc.Filter, sc.Flags)(p)
 	}
-	if err := security.CompileUser(p, proc.User, proc.Capabilities); err != nil {
+	compileUser := security.CompileUser
+	if inUserNS {
+		compileUser = security.CompileUserInNamespace
+	}
+	if err := compileUser(p, proc.User, proc.Capabilities); err != nil {
 		return nil, 0, &Error{Step: "changing user", Err: err}
 	}
 	p.SkipIfZero(refused, 1)

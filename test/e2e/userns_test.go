@@ -245,3 +245,32 @@ func testExecUserNamespace(t *testing.T, e *env) {
 		waitReap(t, epid)
 	}
 }
+
+// In a user namespace the container may have capabilities the runtime
+// itself lacks (here CAP_SYS_RESOURCE, missing from this host's bounding
+// set): a process that makes or joins a user namespace holds them all
+// there, as runc allows; they are neither refused nor dropped.
+func TestUserNamespaceCapabilitiesBeyondTheRuntimes(t *testing.T) {
+	forRunners(t, func(t *testing.T, e *env) {
+		caps := []string{"CAP_SYS_RESOURCE", "CAP_KILL"}
+		b := e.bundle([]string{"sh", "-c", "grep -E '^Cap(Bnd|Eff|Prm):' /proc/self/status"}, func(s *specs.Spec) {
+			s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}
+		})
+		remap(t, b)
+		out := e.must("run", "--bundle", b, "usercaps")
+		const sysResource, kill = 24, 5
+		for _, l := range lines(out) {
+			name, v, _ := strings.Cut(l, ":")
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatalf("%q: %v", l, err)
+			}
+			if mask != 1<<sysResource|1<<kill {
+				t.Errorf("%s %#x, want CAP_SYS_RESOURCE and CAP_KILL only (%#x)", name, mask, uint64(1<<sysResource|1<<kill))
+			}
+		}
+		if len(lines(out)) != 3 {
+			t.Errorf("output %q", out)
+		}
+	})
+}
