@@ -83,10 +83,11 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if os.Geteuid() != 0 && !spec.HasNamespace(s, specs.UserNamespace) {
 		return nil, fmt.Errorf("hako must run as root to create namespaces (running as uid %d) — hint: use sudo, or write a rootless config with `hako spec --rootless`", os.Geteuid())
 	}
-	if s.Process.Terminal && o.ConsoleSocket == "" && !o.KeepConsole {
+	terminal := s.Process != nil && s.Process.Terminal
+	if terminal && o.ConsoleSocket == "" && !o.KeepConsole {
 		return nil, fmt.Errorf("process.terminal is true but no --console-socket was given — hint: pass --console-socket PATH, or set \"terminal\": false in config.json")
 	}
-	if !s.Process.Terminal && o.ConsoleSocket != "" {
+	if !terminal && o.ConsoleSocket != "" {
 		return nil, fmt.Errorf("--console-socket was given but process.terminal is false — hint: set \"terminal\": true in config.json")
 	}
 	if o.PreserveFDs < 0 {
@@ -102,7 +103,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	// Socket activation, as runc does: fds passed by systemd (LISTEN_FDS)
 	// are kept before the --preserve-fds ones, and the process is told.
 	listen := listenFDs()
-	if listen > 0 {
+	if listen > 0 && s.Process != nil {
 		s.Process.Env = append(s.Process.Env, "LISTEN_FDS="+strconv.Itoa(listen), "LISTEN_PID=1")
 		config = nil
 	}
@@ -158,6 +159,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		Annotations: s.Annotations,
 		Config:      specJSON,
 		Hooks:       s.Hooks,
+		NoProcess:   s.Process == nil,
 	}
 	fifoPath := filepath.Join(dir, state.FifoFile)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
@@ -263,7 +265,7 @@ func checkMinimal(s *specs.Spec, bundle string) error {
 		return fmt.Errorf("%s: root.path: %q is not a directory", file, s.Root.Path)
 	}
 	if s.Process == nil {
-		return fmt.Errorf("%s: process: missing — hint: `hako create` needs a process to run", file)
+		return nil // the container can be created; start refuses it
 	}
 	if len(s.Process.Args) == 0 || s.Process.Args[0] == "" {
 		return fmt.Errorf("%s: process.args: empty — hint: name the program to run, e.g. \"args\": [\"sh\"]", file)

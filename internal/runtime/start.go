@@ -36,6 +36,9 @@ func (r *Runtime) start(id string, known *Container) error {
 		}
 		return &StateError{ID: id, Status: c.Status, Op: "start", Hint: hint}
 	}
+	if c.NoProcess {
+		return fmt.Errorf("container %q: process: not set in its config.json, so there is nothing to start (process is REQUIRED when start is called) — hint: `hako delete %s`, then create it with a process", id, id)
+	}
 	if err := c.releaseInit(); err != nil {
 		return err
 	}

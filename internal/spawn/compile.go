@@ -408,7 +408,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	}
 	// The exec fifo waits for start: in the trampoline, or, when
 	// startContainer hooks must run after start, in the Go runner.
-	goStart := len(hooks.StartContainer) > 0 || !sysprog.Supported
+	goStart := len(hooks.StartContainer) > 0 && proc != nil || !sysprog.Supported
 	fifoFD := -1
 	if o.Fifo != nil {
 		if fifoFD, err = pl.fds.high(o.Fifo); err != nil {
@@ -427,7 +427,11 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		if goStart {
 			tfifo = -1
 		}
-		if tramp, err = sysprog.Trampoline(p.SyncFD(), sysprog.TrampolineOptions{Fifo: tfifo, Seccomp: trampSeccomp(o.Seccomp, proc), Silent: goStart && fifoFD >= 0}); err != nil {
+		var sc *sysprog.TrampolineSeccomp
+		if proc != nil {
+			sc = trampSeccomp(o.Seccomp, proc)
+		}
+		if tramp, err = sysprog.Trampoline(p.SyncFD(), sysprog.TrampolineOptions{Fifo: tfifo, Seccomp: sc, Silent: goStart && fifoFD >= 0}); err != nil {
 			return nil, err
 		}
 		trampFD, err = pl.fds.high(tramp)
@@ -502,6 +506,21 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		p.Call(stepFail("chroot", "entering the new root"), unix.SYS_CHDIR, p.Str("/"))
 	}
 	p.Call(stepFail("setsid", ""), unix.SYS_SETSID)
+	if proc == nil {
+		// Without a process the container can be created and deleted;
+		// start refuses it, so the trampoline waits for good.
+		p.CloexecFrom(stepFail("closing inherited fds", ""), 3+len(o.ExtraFiles))
+		if fifoFD >= 0 && !goStart {
+			p.Call(stepFail("waiting for start", "keeping the exec fifo"), unix.SYS_FCNTL, sysprog.Imm(fifoFD), sysprog.Imm(unix.F_SETFD), sysprog.Imm(0))
+		}
+		if sysprog.Supported {
+			p.ExecThrough(stepFail("exec", "no process"), trampFD, []string{"/"}, 0, []string{"/"}, nil)
+		} else {
+			p.Signal('R')
+			p.Stage("no process: waiting for a start that never comes", stage.WaitStart, sysprog.Imm(fifoFD))
+		}
+		return pl, nil
+	}
 	if proc.Terminal {
 		pl.console = true
 		compileTerminal(p, proc)

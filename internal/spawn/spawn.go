@@ -118,7 +118,7 @@ func Start(o *Options) (_ *Init, err error) {
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
 	}
-	if s.Process == nil || len(s.Process.Args) == 0 {
+	if s.Process != nil && len(s.Process.Args) == 0 {
 		return nil, errors.New("process.args: empty — hint: name the program to run")
 	}
 	if err := checkSeccomp(s, o.Seccomp); err != nil {
@@ -163,7 +163,9 @@ func Start(o *Options) (_ *Init, err error) {
 			return nil, err
 		}
 	}
-	if a := s.Process.OOMScoreAdj; a != nil {
+	if s.Process == nil {
+		// nothing to adjust
+	} else if a := s.Process.OOMScoreAdj; a != nil {
 		// Before any spawn: children inherit it.
 		path := "/proc/" + strconv.Itoa(child.Pid) + "/oom_score_adj"
 		if err := os.WriteFile(path, []byte(strconv.Itoa(*a)), 0); err != nil {

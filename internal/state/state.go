@@ -65,6 +65,8 @@ type Container struct {
 	// Hooks are the config's hooks again: start and delete run them
 	// without decoding the whole config.
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
+	// NoProcess: the config has no process (created, never started).
+	NoProcess bool `json:"no_process,omitempty"`
 	// Started is set by `start`; Paused by `pause`.
 	Started bool `json:"started,omitempty"`
 	Paused  bool `json:"paused,omitempty"`

@@ -13,8 +13,8 @@ import (
 func (c *checker) checkProcess() {
 	p := c.s.Process
 	if p == nil {
-		c.errorf("process", ruleProcess, `add "process": {"args": ["sh"], "cwd": "/"}, or run `+"`hako spec`"+` for a template`,
-			"missing: hako needs process to start the container (REQUIRED when the container is started)")
+		c.warnf("process", ruleProcess, `add "process": {"args": ["sh"], "cwd": "/"}, or run `+"`hako spec`"+` for a template`,
+			"missing: the container can be created, but not started (process is REQUIRED when start is called)")
 		return
 	}
 	switch {

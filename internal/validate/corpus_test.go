@@ -46,7 +46,7 @@ var corpus = []struct {
 	{"18-root-missing", "root", 1, 1, ruleRoot, SeverityError, 1, "REQUIRED"},
 	{"19-rootfs-does-not-exist", "root.path", 26, 11, ruleRoot, SeverityError, 1, "no such file or directory"},
 	{"20-rootfs-is-a-file", "root.path", 26, 11, ruleRoot, SeverityError, 1, "not a directory"},
-	{"21-process-missing", "process", 1, 1, ruleProcess, SeverityError, 1, "missing"},
+	{"21-process-missing", "process", 1, 1, ruleProcess, SeverityWarning, 0, "can be created, but not started"},
 	{"22-args-empty", "process.args", 9, 11, ruleProcess, SeverityError, 1, "at least one entry"},
 	{"23-cwd-relative", "process.cwd", 14, 10, ruleProcess, SeverityError, 1, "absolute"},
 	{"24-cwd-missing", "process.cwd", 3, 13, ruleProcess, SeverityError, 1, "REQUIRED"},

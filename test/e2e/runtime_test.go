@@ -241,3 +241,28 @@ func testTwoContainersDoNotSeeEachOther(t *testing.T, e *env) {
 		t.Errorf("both containers share pid namespace %s", n1)
 	}
 }
+
+// process is OPTIONAL until start (runtime-spec): a config without one is
+// created, start refuses it with the field and changes nothing, and
+// delete removes it, leaving nothing.
+func TestCreateWithoutProcess(t *testing.T) { forRunners(t, testCreateWithoutProcess) }
+
+func testCreateWithoutProcess(t *testing.T, e *env) {
+	before := mountinfo(t)
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) { s.Process = nil })
+	if r := e.run("create", "--bundle", b, "noproc"); r.code != 0 || !strings.Contains(r.stderr, "process") {
+		t.Fatalf("create without a process: %s (want success, with a warning about process)", r)
+	}
+	if st := e.state("noproc"); st.Status != "created" {
+		t.Fatalf("status %q, want created", st.Status)
+	}
+	if r := e.run("start", "noproc"); r.code == 0 || !strings.Contains(r.stderr, "process") {
+		t.Errorf("start without a process: %s (want a refusal naming process)", r)
+	}
+	st := e.state("noproc")
+	if st.Status != "created" {
+		t.Errorf("status after the refused start %q, want created", st.Status)
+	}
+	e.deleteAndReap("noproc", st.Pid)
+	e.noLeftovers("noproc", before)
+}
