@@ -22,8 +22,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/libseccomp"
+	"github.com/hako-dev/hako/internal/seccomp"
 )
 
 func main() {

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/libseccomp"
+	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/testutil"
 )
 

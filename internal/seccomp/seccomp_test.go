@@ -13,8 +13,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/libseccomp"
+	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/testutil"
 )
 

@@ -218,8 +218,9 @@ func (p *Program) macro(o *op, a *[6]uintptr) (uintptr, syscall.Errno, int) {
 			return 0, e, 0
 		}
 		if pid == 0 {
-			syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(s.forkFD), 0, 0) // a copy of our parent's: not ours
-			return 0, 0, 0 // the new process: go on
+			// The new process goes on. (The pidfd is installed in our
+			// parent's fd table after the table was copied: not here.)
+			return 0, 0, 0
 		}
 		p.reportPid()
 		for {
