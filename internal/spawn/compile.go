@@ -315,6 +315,28 @@ func (pl *plan) closeInherited(from int, keep []int) {
 	p.Call(stepFail("closing inherited fds", ""), unix.SYS_CLOSE_RANGE, sysprog.Imm(from), sysprog.Imm(^uint(0)), sysprog.Imm(0))
 }
 
+// trampoline makes the trampoline (where there is one) and its fd, then
+// compiles the closing of every other inherited fd: the Go runtime's, the
+// state store's lock (a flock the raw child would otherwise keep holding),
+// the sources of placeFiles. keep are more fds the program uses.
+func (pl *plan) trampoline(o sysprog.TrampolineOptions, extra int, keep ...int) (int, error) {
+	trampFD := -1
+	if sysprog.Supported {
+		tramp, err := sysprog.Trampoline(pl.p.SyncFD(), o)
+		if err != nil {
+			return -1, err
+		}
+		trampFD, err = pl.fds.high(tramp)
+		tramp.Close()
+		if err != nil {
+			return -1, err
+		}
+	}
+	keep = append(keep, pl.p.SyncFD(), trampFD, pl.exeFD, pl.progFD)
+	pl.closeInherited(3+extra, append(keep, pl.ns.joinFDs...))
+	return trampFD, nil
+}
+
 // openJoins opens the paths of the namespaces to join, in the parent
 // (through the host's /proc), for the raw child's setns.
 func (pl *plan) openJoins() error {
@@ -420,31 +442,18 @@ func compileCreate(o *Options) (_ *plan, err error) {
 			return nil, fmt.Errorf("mounts: the container has no procfs at /proc, which hako needs to wait for `start` — hint: add {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}")
 		}
 	}
-	trampFD := -1
-	var tramp *os.File
-	if sysprog.Supported {
-		tfifo := fifoFD
-		if goStart {
-			tfifo = -1
-		}
-		var sc *sysprog.TrampolineSeccomp
-		if proc != nil {
-			sc = trampSeccomp(o.Seccomp, proc)
-		}
-		if tramp, err = sysprog.Trampoline(p.SyncFD(), sysprog.TrampolineOptions{Fifo: tfifo, Seccomp: sc, Silent: goStart && fifoFD >= 0}); err != nil {
-			return nil, err
-		}
-		trampFD, err = pl.fds.high(tramp)
-		tramp.Close()
-		if err != nil {
-			return nil, err
-		}
+	var sc *sysprog.TrampolineSeccomp
+	if proc != nil {
+		sc = trampSeccomp(o.Seccomp, proc)
 	}
-
-	// Every other inherited fd is closed now: the Go runtime's, the
-	// state store's lock, the sources just placed.
-	pl.closeInherited(3+len(o.ExtraFiles), append([]int{p.SyncFD(), trampFD, fifoFD, pl.exeFD, pl.progFD}, pl.ns.joinFDs...))
-
+	tfifo := fifoFD
+	if goStart {
+		tfifo = -1
+	}
+	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: tfifo, Seccomp: sc, Silent: goStart && fifoFD >= 0}, len(o.ExtraFiles), fifoFD)
+	if err != nil {
+		return nil, err
+	}
 	pl.enterNamespaces()
 	if ns.newUser {
 		// The parent writes the id maps once the namespace exists.
@@ -596,23 +605,14 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 	if err := pl.openJoins(); err != nil {
 		return nil, err
 	}
-	trampFD := -1
-	if sysprog.Supported {
-		session := sysprog.NewSession
-		if proc.Terminal {
-			session = sysprog.NewSessionTTY
-		}
-		tramp, err := sysprog.Trampoline(p.SyncFD(), sysprog.TrampolineOptions{Fifo: -1, Session: session, Seccomp: trampSeccomp(o.Seccomp, proc)})
-		if err != nil {
-			return nil, err
-		}
-		trampFD, err = pl.fds.high(tramp)
-		tramp.Close()
-		if err != nil {
-			return nil, err
-		}
+	session := sysprog.NewSession
+	if proc.Terminal {
+		session = sysprog.NewSessionTTY
 	}
-	pl.closeInherited(3+len(o.ExtraFiles), append([]int{p.SyncFD(), trampFD, pl.exeFD, pl.progFD}, pl.ns.joinFDs...))
+	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: -1, Session: session, Seccomp: trampSeccomp(o.Seccomp, proc)}, len(o.ExtraFiles))
+	if err != nil {
+		return nil, err
+	}
 	// In the container's cgroup before it joins anything.
 	p.Wait(stepFail("waiting for the cgroup", ""))
 	from := p.Len()

@@ -192,15 +192,8 @@ func Start(o *Options) (_ *Init, err error) {
 			return nil, childErr(child.Expect('R'))
 		}
 	}
-	if pl.console {
-		if in.Console, err = child.RecvFD("pty-master"); err != nil {
-			return nil, childErr(err)
-		}
-	}
-	if err := child.Expect('R'); err != nil {
-		return nil, childErr(err)
-	}
-	p, err := spawned(pl, r, child)
+	p, console, err := ready(pl, r, child)
+	in.Console = console
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +205,22 @@ func Start(o *Options) (_ *Init, err error) {
 	}
 	in.release = func() { child.Close() }
 	return in, nil
+}
+
+// ready waits until the runner is ready: the pty master first, with a
+// terminal; then 'R', from the trampoline run by the process, or a
+// failure of either. It returns the process (see spawned).
+func ready(pl *plan, r runner, child *sysprog.Child) (proc *sysprog.Child, console *os.File, err error) {
+	if pl.console {
+		if console, err = child.RecvFD("pty-master"); err != nil {
+			return nil, nil, childErr(err)
+		}
+	}
+	if err := child.Expect('R'); err != nil {
+		return nil, console, childErr(err)
+	}
+	proc, err = spawned(pl, r, child)
+	return proc, console, err
 }
 
 // spawned is the container's process once the runner reported ready: the
@@ -315,17 +324,8 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 		child = next
 		proc = child
 	}
-	if pl.console {
-		if master, err = child.RecvFD("pty-master"); err != nil {
-			return nil, childErr(err)
-		}
-	}
-	// 'R' comes from the trampoline, run by the new process; a failure
-	// from the runner or it.
-	if err := child.Expect('R'); err != nil {
-		return nil, childErr(err)
-	}
-	p, err := spawned(pl, r, child)
+	p, console, err := ready(pl, r, child)
+	master = console
 	if err != nil {
 		return nil, err
 	}
