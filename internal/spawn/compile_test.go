@@ -318,7 +318,9 @@ func TestCompileRefusesBadConfig(t *testing.T) {
 		{func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		}, "linux.uidMappings"},
-		{func(s *specs.Spec) { s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"}) }, "linux.namespaces"},
+		{func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
+		}, "linux.namespaces"},
 		{func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"../x": "1"} }, "linux.sysctl"},
 	} {
 		_, err := compileCreate(testSpec(t, c.mod))
