@@ -27,8 +27,10 @@ type Error struct {
 	Out   string
 }
 
+// Error starts with runc's words, which tools grep for, then says which
+// field it is and why it failed.
 func (e *Error) Error() string {
-	s := fmt.Sprintf("running hook hooks.%s[%d] %q: %v", e.Stage, e.Index, e.Path, e.Err)
+	s := fmt.Sprintf("error running %s hook #%d: hooks.%s[%d] %q: %v", e.Stage, e.Index, e.Stage, e.Index, e.Path, e.Err)
 	if e.Out != "" {
 		s += ": " + e.Out
 	}
@@ -36,6 +38,19 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// RunAll executes every hook of one stage in order, whatever fails, and
+// returns the failures: poststart and poststop hooks, whose failures the
+// runtime only warns about (runtime-spec, lifecycle).
+func RunAll(stage string, hs []specs.Hook, state []byte) []error {
+	var errs []error
+	for i, h := range hs {
+		if err := runOne(h, state); err != nil {
+			errs = append(errs, &Error{Stage: stage, Index: i, Path: h.Path, Err: err.err, Out: err.out})
+		}
+	}
+	return errs
+}
 
 // Run executes the hooks of one stage in order and stops at the first failure.
 func Run(stage string, hs []specs.Hook, state []byte) error {

@@ -147,8 +147,10 @@ func (r *Runtime) destroy(c *Container) error {
 		return fmt.Errorf("container %q: removing its state: %w", c.ID, err)
 	}
 	if h := c.Hooks; h != nil && len(h.Poststop) > 0 {
-		if err := hooks.Run("poststop", h.Poststop, hookState(c.Container, state.Stopped, 0)); err != nil {
-			slog.Warn(err.Error())
+		// Warnings only: the remaining hooks and the delete go on
+		// (runtime-spec).
+		for _, err := range hooks.RunAll("poststop", h.Poststop, hookState(c.Container, state.Stopped, 0)) {
+			slog.Warn(fmt.Sprintf("container %q: %v", c.ID, err))
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -43,8 +44,10 @@ func (r *Runtime) start(id string, known *Container) error {
 		return err
 	}
 	if h := c.Hooks; h != nil && len(h.Poststart) > 0 {
-		if err := hooks.Run("poststart", h.Poststart, hookState(c.Container, state.Running, c.InitPid)); err != nil {
-			return err
+		// A failing poststart hook is a warning: the remaining hooks and
+		// the lifecycle go on as if it had succeeded (runtime-spec).
+		for _, err := range hooks.RunAll("poststart", h.Poststart, hookState(c.Container, state.Running, c.InitPid)) {
+			slog.Warn(fmt.Sprintf("container %q: %v", id, err))
 		}
 	}
 	return nil

@@ -117,7 +117,7 @@ func testFailingCreateRuntimeHook(t *testing.T, e *env) {
 	if r.code == 0 {
 		t.Fatal("create succeeded with a failing createRuntime hook")
 	}
-	for _, w := range []string{"createRuntime[1]", "hook says no"} {
+	for _, w := range []string{"error running createRuntime hook #1", "createRuntime[1]", "hook says no"} {
 		if !strings.Contains(r.stderr, w) {
 			t.Errorf("error lacks %q: %s", w, r.stderr)
 		}
@@ -129,4 +129,34 @@ func testFailingCreateRuntimeHook(t *testing.T, e *env) {
 	if r := e.run("state", "badhook"); r.code == 0 {
 		t.Errorf("state of the failed container: %s", r)
 	}
+}
+
+// A failing poststart or poststop hook is a warning: the remaining hooks
+// run, start and delete succeed (runtime-spec, lifecycle), and the
+// warning names the hook in runc's words.
+func TestFailingPoststartPoststopHooksWarn(t *testing.T) {
+	forRunners(t, func(t *testing.T, e *env) {
+		hostLog := filepath.Join(t.TempDir(), "log")
+		fail := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "echo hook says no >&2; exit 3"}}
+		b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{
+				Poststart: []specs.Hook{fail, logHook("poststart", hostLog)},
+				Poststop:  []specs.Hook{fail, logHook("poststop", hostLog)},
+			}
+		})
+		e.must("create", "--bundle", b, "warnhook")
+		pid := e.state("warnhook").Pid
+		r := e.run("start", "warnhook")
+		if r.code != 0 || !strings.Contains(r.stderr, "error running poststart hook #0") || !strings.Contains(r.stderr, "hook says no") {
+			t.Errorf("start with a failing poststart hook: %s (want success and a warning)", r)
+		}
+		reapWithin(t, pid, 5000)
+		r = e.run("delete", "warnhook")
+		if r.code != 0 || !strings.Contains(r.stderr, "error running poststop hook #0") {
+			t.Errorf("delete with a failing poststop hook: %s (want success and a warning)", r)
+		}
+		if got := stages(readHookLog(t, hostLog)); got != "poststart poststop" {
+			t.Errorf("hooks that ran after the failing ones: %q, want poststart poststop", got)
+		}
+	})
 }
