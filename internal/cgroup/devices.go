@@ -2,6 +2,8 @@ package cgroup
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	devconfig "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -98,4 +100,39 @@ func validAccess(s string) bool {
 		seen[c] = true
 	}
 	return true
+}
+
+// writeV1Devices sets the rules of a new v1 devices cgroup in their order
+// (runtime-spec: "The runtime MUST apply entries in the listed order"):
+// everything denied first, then each rule written to devices.allow or
+// devices.deny. The kernel lists the exceptions in the order they were
+// added (devices.list).
+func writeV1Devices(dir string, rules []*devconfig.Rule) error {
+	write := func(file, rule string) error {
+		f, err := os.OpenFile(filepath.Join(dir, file), os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString(rule)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing %q to %s: %w", rule, filepath.Join(dir, file), err)
+		}
+		return nil
+	}
+	if err := write("devices.deny", "a"); err != nil {
+		return err
+	}
+	for _, r := range rules {
+		file := "devices.deny"
+		if r.Allow {
+			file = "devices.allow"
+		}
+		if err := write(file, r.CgroupString()); err != nil {
+			return err
+		}
+	}
+	return nil
 }

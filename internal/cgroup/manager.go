@@ -96,8 +96,21 @@ func (f *fsManager) Apply(pid int) (retErr error) {
 		// they create the directory.
 		return explain(err, "linux.cgroupsPath", "creating "+f.where())
 	}
-	if err := f.m.Set(f.cg.Resources); err != nil {
+	v1Devices := f.mode != ModeV2 && f.m.Path("devices") != ""
+	if v1Devices {
+		// Written below, in the config's order: the library writes the
+		// fewest rules that reach the same set, in its own order.
+		f.cg.Resources.SkipDevices = true
+	}
+	err := f.m.Set(f.cg.Resources)
+	f.cg.Resources.SkipDevices = false
+	if err != nil {
 		return explain(err, "linux.resources", "applying to "+f.where())
+	}
+	if v1Devices {
+		if err := writeV1Devices(f.m.Path("devices"), f.cg.Resources.Devices); err != nil {
+			return explain(err, "linux.resources.devices", "applying to "+f.where())
+		}
 	}
 	if pid != -1 {
 		if err := f.Join(pid); err != nil {

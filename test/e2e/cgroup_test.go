@@ -142,3 +142,35 @@ func pidfd(t *testing.T, pid int) int {
 	t.Cleanup(func() { unix.Close(fd) })
 	return fd
 }
+
+// linux.resources.devices apply in their order (runtime-spec: "The runtime
+// MUST apply entries in the listed order"): on v1 the kernel lists the
+// exceptions as they were added, the config's first, then hako's
+// defaults; a deny after an allow takes back what it names.
+func TestDeviceRulesInOrder(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/devices"); err != nil {
+		t.Skip("no v1 devices controller here")
+	}
+	forRunners(t, func(t *testing.T, e *env) {
+		i := func(v int64) *int64 { return &v }
+		b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+			s.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+				{Allow: false, Access: "rwm"},
+				{Allow: true, Type: "c", Major: i(10), Minor: i(229), Access: "rwm"},
+				{Allow: true, Type: "b", Major: i(8), Minor: i(4), Access: "rw"},
+				{Allow: false, Type: "c", Major: i(10), Minor: i(229), Access: "w"},
+			}}
+		})
+		e.must("run", "-d", "--bundle", b, "devorder")
+		pid := e.state("devorder").Pid
+		defer e.deleteAndReap("devorder", pid)
+		list, err := os.ReadFile("/sys/fs/cgroup/devices/hako/devorder/devices.list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := lines(string(list))
+		if len(got) < 3 || got[0] != "c 10:229 rm" || got[1] != "b 8:4 rw" || got[2] != "c *:* m" {
+			t.Errorf("devices.list:\n%s\nwant c 10:229 rm, b 8:4 rw, then the defaults (c *:* m first)", list)
+		}
+	})
+}
