@@ -54,6 +54,11 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "hako-init: must be started by hako, not by hand")
 		os.Exit(255)
 	}
+	// Our pid as the host sees it, for the hooks' state: here /proc is
+	// still the host's (the root changes later, with the program).
+	if self, err := os.Readlink("/proc/self"); err == nil {
+		hostPid, _ = strconv.Atoi(self)
+	}
 	f := os.NewFile(uintptr(fd), "program")
 	b, err := io.ReadAll(f)
 	f.Close()
@@ -67,6 +72,9 @@ func Main() {
 	fmt.Fprintln(os.Stderr, "hako-init: reading the setup program:", err)
 	os.Exit(255)
 }
+
+// hostPid is this process's pid in the host's pid namespace (0: unknown).
+var hostPid int
 
 // stages runs the program's stages.
 type stages struct {
@@ -82,7 +90,18 @@ func (s *stages) run(id int, a sysprog.StageArgs) error {
 		if err := json.Unmarshal(a.Bytes(0, int(a.Int(1))), &h); err != nil {
 			return fmt.Errorf("hooks: %w", err)
 		}
-		if err := hooks.Run(h.Name, h.Hooks, h.State); err != nil {
+		state := h.State
+		if hostPid > 0 {
+			// The compiler could not know the container's pid.
+			var st map[string]any
+			if json.Unmarshal(state, &st) == nil {
+				st["pid"] = hostPid
+				if b, err := json.Marshal(st); err == nil {
+					state = b
+				}
+			}
+		}
+		if err := hooks.Run(h.Name, h.Hooks, state); err != nil {
 			return fmt.Errorf("%s hooks: %w", h.Name, err)
 		}
 		return nil

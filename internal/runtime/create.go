@@ -205,7 +205,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 			if s.Hooks == nil {
 				return nil
 			}
-			st := hookState(sc, state.Creating, pid)
+			st := hookState(sc, state.Created, pid)
 			if err := hooks.Run("prestart", s.Hooks.Prestart, st); err != nil { //nolint:staticcheck // prestart is deprecated but still honoured
 				return err
 			}
@@ -369,5 +369,5 @@ func containerHooksState(s *specs.Spec, sc *state.Container) []byte {
 	if s.Hooks == nil || len(s.Hooks.CreateContainer)+len(s.Hooks.StartContainer) == 0 {
 		return nil
 	}
-	return hookState(sc, state.Creating, 0)
+	return hookState(sc, state.Created, 0)
 }

@@ -86,14 +86,20 @@ func testHooksRunInOrder(t *testing.T, e *env) {
 			t.Errorf("%s: state %+v does not describe the container", h.stage, h.state)
 		}
 	}
-	want := map[string]specs.ContainerState{"createRuntime": "creating", "poststart": "running", "poststop": "stopped"}
+	// runtime-spec, runtime.md: "created: the runtime has finished the
+	// create operation (after step 2 in the lifecycle)"; the hooks of the
+	// create operation come after step 2.
+	want := map[string]specs.ContainerState{"createRuntime": "created", "createContainer": "created", "startContainer": "created",
+		"poststart": "running", "poststop": "stopped"}
 	for _, h := range hl {
 		if w, ok := want[h.stage]; ok && h.state.Status != w {
 			t.Errorf("%s: status %q, want %q", h.stage, h.state.Status, w)
 		}
 	}
-	if hl[0].state.Pid != pid || hl[3].state.Pid != pid {
-		t.Errorf("createRuntime and poststart got pids %d and %d, want the init's %d", hl[0].state.Pid, hl[3].state.Pid, pid)
+	for _, i := range []int{0, 1, 2, 3} {
+		if hl[i].state.Pid != pid {
+			t.Errorf("%s got pid %d, want the init's %d", hl[i].stage, hl[i].state.Pid, pid)
+		}
 	}
 }
 
