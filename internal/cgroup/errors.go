@@ -61,6 +61,8 @@ func explain(err error, field, what string) error {
 	switch {
 	case errors.Is(err, unix.EBUSY) && strings.HasPrefix(field, "linux.resources.memory"):
 		hint = " (the processes already use more memory than that: raise the limit)"
+	case errors.Is(err, unix.EINVAL) && strings.HasPrefix(field, "linux.resources.cpu.realtime"):
+		hint = " (the kernel refused the value: the real-time runtimes of a cgroup's children must fit in its own cpu.rt_runtime_us, which is 0 for a new cgroup — give the parent cgroup real-time time first, or place the container under one that has it with linux.cgroupsPath)"
 	case errors.Is(err, unix.ERANGE), errors.Is(err, unix.EINVAL):
 		hint = " (the kernel refused the value)"
 	}

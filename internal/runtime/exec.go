@@ -70,9 +70,11 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	// An exec'd process has the container's filter, execution domain
+	// and memory policy.
 	ps := &specs.Spec{Version: cs.Version, Process: o.Process}
-	if cs.Linux != nil && cs.Linux.Seccomp != nil {
-		ps.Linux = &specs.Linux{Seccomp: cs.Linux.Seccomp}
+	if l := cs.Linux; l != nil {
+		ps.Linux = &specs.Linux{Seccomp: l.Seccomp, Personality: l.Personality, MemoryPolicy: l.MemoryPolicy}
 	}
 	prog, err := r.compileSeccomp(ps)
 	if err != nil {

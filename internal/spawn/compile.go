@@ -3,6 +3,7 @@ package spawn
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,6 +154,9 @@ func namespaces(l *specs.Linux) (nsPlan, error) {
 		if j != nil {
 			n.join = append(n.join, *j)
 		}
+	}
+	if len(l.TimeOffsets) > 0 && !n.newTime {
+		return n, fmt.Errorf("linux.timeOffsets: offsets are set only in a new time namespace, and this container %s — hint: add {\"type\": \"time\"} without a path to linux.namespaces, or delete linux.timeOffsets", map[bool]string{true: "joins one", false: "has none"}[n.joins(specs.TimeNamespace)])
 	}
 	if n.newUser {
 		n.uidMaps, n.gidMaps = l.UIDMappings, l.GIDMappings
@@ -464,6 +468,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	}
 	if ns.newTime {
 		p.Call(stepFail("creating the time namespace", ""), unix.SYS_UNSHARE, sysprog.Imm(unix.CLONE_NEWTIME))
+		compileTimeOffsets(p, s.Linux.TimeOffsets)
 	}
 	pl.handover(trampFD, fifoFD)
 	if err := compileSysctls(p, s.Linux.Sysctl); err != nil {
@@ -535,7 +540,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		compileTerminal(p, proc)
 		p.Call(stepFail("setting up the terminal", "making the pty the controlling terminal"), unix.SYS_IOCTL, sysprog.Imm(0), sysprog.Imm(unix.TIOCSCTTY), sysprog.Imm(0))
 	}
-	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles), ns.newUser || ns.joins(specs.UserNamespace))
+	paths, idx, err := compileProcess(p, proc, s.Linux, o.Seccomp, len(o.ExtraFiles), ns.newUser || ns.joins(specs.UserNamespace), false)
 	if err != nil {
 		return nil, err
 	}
@@ -609,7 +614,7 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 	if proc.Terminal {
 		session = sysprog.NewSessionTTY
 	}
-	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: -1, Session: session, Seccomp: trampSeccomp(o.Seccomp, proc)}, len(o.ExtraFiles))
+	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: -1, Session: session, Seccomp: trampSeccomp(o.Seccomp, proc), Sched: trampolineSched(proc, true)}, len(o.ExtraFiles))
 	if err != nil {
 		return nil, err
 	}
@@ -645,7 +650,7 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 	} else if !sysprog.Supported {
 		p.Call(stepFail("setsid", ""), unix.SYS_SETSID)
 	}
-	paths, idx, err := compileProcess(p, proc, o.Seccomp, len(o.ExtraFiles), ns.joins(specs.UserNamespace))
+	paths, idx, err := compileProcess(p, proc, o.Spec.Linux, o.Seccomp, len(o.ExtraFiles), ns.joins(specs.UserNamespace), sysprog.Supported)
 	if err != nil {
 		return nil, err
 	}
@@ -705,6 +710,32 @@ func compileSysctls(p *sysprog.Program, m map[string]string) error {
 		p.Call(nil, unix.SYS_CLOSE, sysprog.R(fd))
 	}
 	return nil
+}
+
+// compileTimeOffsets writes linux.timeOffsets for the new time namespace,
+// which the runner's children and its next execve enter: before the
+// Go runner's execve, while no process is in it (the kernel refuses
+// offsets after that), through the /proc the runner still sees (the
+// host's, or the container's at the latest).
+func compileTimeOffsets(p *sysprog.Program, offs map[string]specs.LinuxTimeOffset) {
+	if len(offs) == 0 {
+		return
+	}
+	var b strings.Builder
+	for _, clock := range slices.Sorted(maps.Keys(offs)) {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, offs[clock].Secs, offs[clock].Nanosecs)
+	}
+	text := b.String()
+	fail := func(errno syscall.Errno) error {
+		hint := ""
+		if errno == unix.EACCES || errno == unix.EPERM {
+			hint = " — hint: the offsets need CAP_SYS_TIME in the time namespace's user namespace"
+		}
+		return &Error{Step: "setting the time namespace's offsets", Err: fmt.Errorf("linux.timeOffsets (%q): /proc/self/timens_offsets: %w%s", strings.TrimSpace(text), errno, hint)}
+	}
+	fd := p.Result(fail, unix.SYS_OPENAT, sysprog.Imm(^uintptr(99)), p.Str("/proc/self/timens_offsets"), sysprog.Imm(unix.O_WRONLY|unix.O_CLOEXEC), sysprog.Imm(0))
+	p.Call(fail, unix.SYS_WRITE, sysprog.R(fd), p.Bytes([]byte(text)), sysprog.Imm(len(text)))
+	p.Call(nil, unix.SYS_CLOSE, sysprog.R(fd))
 }
 
 // compileLoopback brings lo up in the new network namespace, as runc

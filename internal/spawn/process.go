@@ -21,8 +21,10 @@ import (
 // capabilities, cwd (which must resolve inside the root), the search for
 // process.args[0], no_new_privs. With no_new_privs the filter is loaded
 // last, by compileExec. It returns the candidates and the register holding
-// the index of the one found, for the final exec.
-func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program, preserved int, inUserNS bool) ([]string, sysprog.Reg, error) {
+// the index of the one found, for the final exec. l is the container's
+// linux (its personality and memory policy); spawn: the runner forks the
+// process after these ops (see compileAttrs).
+func compileProcess(p *sysprog.Program, proc *specs.Process, l *specs.Linux, sc *seccomp.Program, preserved int, inUserNS, spawn bool) ([]string, sysprog.Reg, error) {
 	// Before any filter: a profile need not allow close_range, and
 	// nothing hako needs should run under the container's filter.
 	p.CloexecFrom(stepFail("closing inherited fds", ""), 3+preserved)
@@ -39,6 +41,9 @@ func compileProcess(p *sysprog.Program, proc *specs.Process, sc *seccomp.Program
 		cwd = "/"
 	}
 	refused := p.TryChdir(cwdFail(cwd), cwd)
+	if err := compileAttrs(p, proc, l, spawn); err != nil {
+		return nil, 0, err
+	}
 	if sc != nil && !proc.NoNewPrivileges {
 		// Loading a filter without no_new_privs needs CAP_SYS_ADMIN,
 		// which the process may be about to lose. What runs after it

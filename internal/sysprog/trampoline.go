@@ -25,10 +25,12 @@ import (
 //  2. when fifo >= 0, opens /proc/self/fd/<fifo> (the exec fifo, kept as an
 //     O_PATH fd) for writing, which blocks until `hako start` opens the
 //     other end, writes one byte and closes the O_PATH fd;
-//  3. with a seccomp program, loads it (no_new_privs is set already): so
+//  3. with Sched, applies that struct sched_attr to itself (what a
+//     forked process cannot inherit, see spawn's trampolineSched);
+//  4. with a seccomp program, loads it (no_new_privs is set already): so
 //     the only system call of the process's own that runs under the
 //     container's filter is the execve;
-//  4. execve(2)s argv[0] with argv[1:] and its environment.
+//  5. execve(2)s argv[0] with argv[1:] and its environment.
 //
 // When a step fails it sends the errno (4 bytes) on the report socket and
 // exits with status 127.
@@ -51,6 +53,14 @@ func trampolineCode(sync int32, o TrampolineOptions, addr func(off int) uint64) 
 	data = append(data, []byte(fmt.Sprintf("/proc/self/fd/%d\x00", fifo))...)
 	noSignals := len(data)
 	data = append(data, make([]byte, 8)...) // an empty sigset_t
+	schedAt := -1
+	if len(o.Sched) > 0 {
+		for len(data)%8 != 0 {
+			data = append(data, 0)
+		}
+		schedAt = len(data)
+		data = append(data, o.Sched...)
+	}
 	fprog := -1
 	if sc != nil && len(sc.Filter) > 0 {
 		for len(data)%8 != 0 {
@@ -116,6 +126,14 @@ func trampolineCode(sync int32, o TrampolineOptions, addr func(off int) uint64) 
 		c = imm32(append(c, 0xbf), fifo)            // mov edi, fifo
 		c = append(c, 0xb8, 0x03, 0x00, 0x00, 0x00) // mov eax, SYS_close (3)
 		c = append(c, 0x0f, 0x05)                   // syscall
+	}
+	if schedAt >= 0 {
+		c = append(c, 0x31, 0xff)                       // xor edi, edi        this thread
+		c = imm64(append(c, 0x48, 0xbe), addr(schedAt)) // mov rsi, &attr
+		c = append(c, 0x31, 0xd2)                       // xor edx, edx        flags 0
+		c = append(c, 0xb8, 0x3a, 0x01, 0x00, 0x00)     // mov eax, SYS_sched_setattr (314)
+		c = append(c, 0x0f, 0x05)                       // syscall
+		jsFail()
 	}
 	if fprog >= 0 {
 		c = append(c, 0xbf, 0x01, 0x00, 0x00, 0x00)   // mov edi, SECCOMP_SET_MODE_FILTER
@@ -212,6 +230,9 @@ type TrampolineOptions struct {
 	// Silent: it does not report ready ('R'): the runner did, before it
 	// waited for start itself.
 	Silent bool
+	// Sched is a struct sched_attr to apply before the filter; nil for
+	// none.
+	Sched []byte
 }
 
 // Trampoline returns a sealed, executable memfd holding the trampoline for

@@ -35,6 +35,7 @@ type TrampolineOptions struct {
 	Session Session
 	Seccomp *TrampolineSeccomp
 	Silent  bool
+	Sched   []byte
 }
 
 func Trampoline(sync int, o TrampolineOptions) (*os.File, error) {
