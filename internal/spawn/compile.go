@@ -440,7 +440,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		if fifoFD, err = pl.fds.high(o.Fifo); err != nil {
 			return nil, err
 		}
-		if !hasProc(s) && !goStart {
+		if ns.mnt && !hasProc(s) && !goStart {
 			// The trampoline reopens the exec fifo through the
 			// container's /proc/self/fd.
 			return nil, fmt.Errorf("mounts: the container has no procfs at /proc, which hako needs to wait for `start` — hint: add {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}")
@@ -512,8 +512,17 @@ func compileCreate(o *Options) (_ *plan, err error) {
 			return nil, &Error{Step: "preparing the rootfs", Err: err}
 		}
 	} else {
-		// Without a mount namespace nothing can be mounted: the root
-		// changes with chroot.
+		// Without a mount namespace nothing is mounted (it would be in
+		// the host's mount table, after the container too): the root
+		// changes with chroot, and must hold a procfs at /proc already
+		// (the root "/", say) for start.
+		if len(s.Mounts) > 0 {
+			return nil, fmt.Errorf("mounts: the container has no mount namespace, and its mounts would land in the host's mount table and outlive it; hako refuses them — hint: add {\"type\": \"mount\"} to linux.namespaces, or delete mounts")
+		}
+		var st unix.Statfs_t
+		if fifoFD >= 0 && (unix.Statfs(filepath.Join(o.Rootfs, "proc"), &st) != nil || st.Type != unix.PROC_SUPER_MAGIC) {
+			return nil, fmt.Errorf("root.path %q: without a mount namespace hako mounts nothing, and start needs a procfs at /proc in the root — hint: add {\"type\": \"mount\"} to linux.namespaces", o.Rootfs)
+		}
 		stages.Cgroup()
 		stages.PrePivot()
 		p.Call(stepFail("chroot", o.Rootfs), unix.SYS_CHROOT, p.Str(o.Rootfs))

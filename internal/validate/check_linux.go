@@ -62,7 +62,7 @@ func (c *checker) checkLinux() {
 			c.errorf("linux.personality.domain", rulePersonality, hintOneOf(string(pe.Domain), []string{"LINUX", "LINUX32"}), "unknown execution domain %q", pe.Domain)
 		}
 		if len(pe.Flags) > 0 {
-			c.warnf("linux.personality.flags", rulePersonality, "delete the flags", "the spec supports no personality flags yet; they are ignored")
+			c.errorf("linux.personality.flags", rulePersonality, "delete the flags", "the spec defines no personality flags, and hako applies none")
 		}
 	}
 	c.checkIntelRdt(l.IntelRdt)
@@ -81,6 +81,8 @@ func (c *checker) checkLinux() {
 	}
 	if len(l.TimeOffsets) > 0 && !c.hasNamespace(specs.TimeNamespace) {
 		c.nsErrorf("linux.timeOffsets", ruleTimeOffset, c.nsHint(specs.TimeNamespace), "time offsets need a new time namespace")
+	} else if ns, i, ok := c.namespace(specs.TimeNamespace); ok && ns.Path != "" && len(l.TimeOffsets) > 0 {
+		c.errorf("linux.timeOffsets", ruleTimeOffset, fmt.Sprintf("delete linux.namespaces[%d].path for a new time namespace, or delete linux.timeOffsets", i), "the time namespace is joined (%s): its offsets were set by its creator and cannot change", ns.Path)
 	}
 	for clock, off := range l.TimeOffsets {
 		if clock != "monotonic" && clock != "boottime" {
@@ -122,8 +124,9 @@ func (c *checker) checkNamespaces(nss []specs.LinuxNamespace) {
 				"%q is a %s namespace file, but type is %q", ns.Path, m[1], t)
 		}
 	}
-	if len(nss) > 0 && !c.hasNamespace(specs.MountNamespace) {
-		c.nsWarnf("linux.namespaces", ruleNamespaces, c.nsHint(specs.MountNamespace), "no mount namespace: the container's mounts and pivot_root would happen in the host's mount table")
+	if !c.hasNamespace(specs.MountNamespace) && len(c.s.Mounts) > 0 {
+		c.nsErrorf("mounts", ruleNamespaces, c.nsHint(specs.MountNamespace),
+			"without a mount namespace the mounts would land in the host's mount table and outlive the container (runc leaves them there): hako refuses them; give the container a mount namespace or no mounts")
 	}
 }
 

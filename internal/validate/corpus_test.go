@@ -38,7 +38,7 @@ var corpus = []struct {
 	{"10-args-as-string", "process.args", 9, 11, ruleProcess, SeverityError, 1, "an array of strings"},
 	{"11-negative-uid", "process.user.uid", 6, 11, rulePOSIXUser, SeverityError, 1, "negative"},
 	{"12-memory-with-unit", "linux.resources.memory.limit", 44, 24, ruleMemory, SeverityError, 1, "536870912"},
-	{"13-unknown-field-typo", "linux.namespace", 36, 3, ruleExtensibility, SeverityWarning, 3, `did you mean "namespaces"`},
+	{"13-unknown-field-typo", "linux.namespace", 36, 3, ruleExtensibility, SeverityWarning, 4, `did you mean "namespaces"`},
 	{"14-misplaced-field", "cwd", 30, 2, ruleExtensibility, SeverityWarning, 0, `field of "process"`},
 	{"15-case-mismatch", "process.terminal", 4, 3, ruleExtensibility, SeverityWarning, 0, "case-sensitive"},
 	{"16-ociversion-missing", "ociVersion", 1, 1, ruleVersion, SeverityError, 1, "REQUIRED"},

@@ -205,3 +205,31 @@ head -c1 /dev/hakomem >/dev/null 2>&1 || echo hakomem-denied`
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Without a mount namespace hako mounts nothing: a config with mounts is
+// refused by name before anything is made (runc mounts them in the host's
+// mount table and leaves them there), and one without runs chrooted in a
+// root that has a procfs already ("/").
+func TestNoMountNamespace(t *testing.T) { forRunners(t, testNoMountNamespace) }
+
+func testNoMountNamespace(t *testing.T, e *env) {
+	before := mountinfo(t)
+	b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+		withoutNS(s, specs.MountNamespace)
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+	})
+	r := e.run("run", "--bundle", b, "nomntns")
+	if r.code == 0 || !strings.Contains(r.stderr, "mounts") || !strings.Contains(r.stderr, "mount namespace") {
+		t.Errorf("mounts without a mount namespace were not refused by name: %s", r)
+	}
+	e.noLeftovers("nomntns", before)
+	b = e.bundle([]string{"/bin/busybox", "sh", "-c", "readlink /proc/self/ns/mnt"}, func(s *specs.Spec) {
+		withoutNS(s, specs.MountNamespace)
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths, s.Mounts = nil, nil, nil
+		s.Root = &specs.Root{Path: "/"}
+	})
+	out := e.must("run", "--bundle", b, "hostroot")
+	if got, want := strings.TrimSpace(out), hostNS(t, "mnt"); got != want {
+		t.Errorf("mount namespace %q, want the host's %q", got, want)
+	}
+}
