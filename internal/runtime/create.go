@@ -15,6 +15,7 @@ import (
 	"github.com/hako-dev/hako/internal/cgroup"
 
 	"github.com/hako-dev/hako/internal/hooks"
+	"github.com/hako-dev/hako/internal/netdev"
 	"github.com/hako-dev/hako/internal/spawn"
 	"github.com/hako-dev/hako/internal/spec"
 	"github.com/hako-dev/hako/internal/state"
@@ -202,6 +203,11 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		// the cgroup namespace.
 		ApplyCgroup: cg.Apply,
 		PrePivot: func(pid int) error {
+			// Network devices before the hooks, which may configure
+			// them.
+			if err := netdev.Move(s.Linux.NetDevices, "/proc/"+strconv.Itoa(pid)+"/ns/net"); err != nil {
+				return err
+			}
 			if s.Hooks == nil {
 				return nil
 			}

@@ -485,7 +485,9 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	if ns.newNet {
 		compileLoopback(p)
 	}
-	pl.prePivot = len(hooks.Prestart) > 0 || len(hooks.CreateRuntime) > 0 //nolint:staticcheck // prestart is deprecated but still honoured
+	// The parent moves network devices in and runs createRuntime hooks
+	// there.
+	pl.prePivot = len(hooks.Prestart) > 0 || len(hooks.CreateRuntime) > 0 || len(s.Linux.NetDevices) > 0 //nolint:staticcheck // prestart is deprecated but still honoured
 	stages := mount.Stages{
 		Cgroup: func() {
 			p.Wait(stepFail("waiting for the cgroup", ""))

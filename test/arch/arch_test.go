@@ -145,7 +145,7 @@ var rules = []rule{
 		name: "leaves import only logging, sysprog, stage, timerslack and helperbin",
 		from: []string{"internal/state", "internal/stage", "internal/mount", "internal/security", "internal/seccomp",
 			"internal/cgroup", "internal/hooks", "internal/validate", "internal/unpack", "internal/cli/cliroot",
-			"internal/sysprog", "internal/sigfwd", "internal/timerslack", "internal/helperbin"},
+			"internal/sysprog", "internal/sigfwd", "internal/timerslack", "internal/helperbin", "internal/netdev"},
 		banned:  []string{"..."},
 		allowed: []string{"internal/logging", "internal/sysprog", "internal/stage", "internal/timerslack", "internal/helperbin"},
 		why: "leaves may import only internal/logging, internal/sysprog (the setup-program builder), internal/stage (the Go runner's stages), internal/timerslack " +
