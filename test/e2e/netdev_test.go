@@ -123,4 +123,3 @@ func linkGone(t *testing.T, idx int) func() error {
 		}
 	}
 }
-
