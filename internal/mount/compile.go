@@ -166,6 +166,14 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 	if e.typ == "" {
 		return nil, e.fail(reasonf(unix.EINVAL, "the type is empty and the options hold neither bind nor rbind"))
 	}
+	if IDMapped(m) {
+		if !e.o.bind {
+			return nil, e.fail(withHint(reasonf(unix.EINVAL, "only a bind mount can be idmapped here"), "add \"rbind\" or \"bind\" to the options, or delete uidMappings, gidMappings and idmap"))
+		}
+		if _, ok := k.c.IDMaps[i]; !ok {
+			return nil, e.fail(reasonf(unix.EINVAL, "an idmapped mount needs uidMappings and gidMappings, or the container's user namespace to take them from"))
+		}
+	}
 	if e.o.copyUp && (e.typ != "tmpfs" || e.o.bind) {
 		return nil, e.fail(reasonf(unix.EINVAL, "tmpcopyup applies to tmpfs mounts only"))
 	}
@@ -298,6 +306,11 @@ func (k *compiler) mount(e *entry, cgroups []hierarchy) error {
 		}
 		k.mkdirAll(fail, e.dest, !st.IsDir())
 		m = k.bind(fail, e.m.Source, e.o.recursive, e.o.flags, e.o.clear)
+		if ns, ok := k.c.IDMaps[e.index]; ok {
+			// On the detached clone, before it is attached: the
+			// kernel idmaps only a mount no one can see yet.
+			k.setattr(idmapFail(e), m, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns)}, e.o.ridmap)
+		}
 	case e.typ == "sysfs" && k.c.InUserNS && !k.c.OwnNetNS:
 		// A user namespace may mount sysfs only where it owns the
 		// network namespace; elsewhere the host's /sys, bound read-only,
@@ -333,6 +346,20 @@ func (k *compiler) mount(e *entry, cgroups []hierarchy) error {
 	k.finishFlags(fail, m, e)
 	k.close(m)
 	return nil
+}
+
+// idmapFail explains a refused MOUNT_ATTR_IDMAP.
+func idmapFail(e *entry) sysprog.Fail {
+	return func(errno syscall.Errno) error {
+		err := reasonf(errno, "idmapping the mount (mount_setattr MOUNT_ATTR_IDMAP): %v", errno)
+		switch errno {
+		case unix.EINVAL:
+			err = withHint(err, "the source's filesystem may not support idmapped mounts (ext4, xfs, btrfs and tmpfs since Linux 6.3 do), or a submount of an rbind does not: use idmap instead of ridmap")
+		case unix.EPERM:
+			err = withHint(err, "idmapping needs CAP_SYS_ADMIN in the user namespace that owns the source's filesystem")
+		}
+		return e.fail(err)
+	}
 }
 
 // bind returns a detached bind mount of src (the runner's path, before

@@ -21,6 +21,15 @@ type Config struct {
 	InUserNS      bool // the process is in a new user namespace: mknod is not permitted, bind-mount device nodes from the host /dev instead
 	OwnNetNS      bool // with InUserNS: the user namespace owns the network namespace, so it may mount sysfs
 	CgroupNS      bool // the process has its own cgroup namespace (affects how a "cgroup" mount is done)
+	// IDMaps are, by index in Mounts, the fds (in the program's fd
+	// table) of user namespaces whose mappings idmapped mounts take.
+	IDMaps map[int]int
+}
+
+// IDMapped reports whether m is an idmapped mount (mappings, or the idmap
+// or ridmap option).
+func IDMapped(m specs.Mount) bool {
+	return len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 || parseOptions(m.Options).idmap
 }
 
 // FromSpec is the Config for spec s (s.Linux set) with its root at rootfs;

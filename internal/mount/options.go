@@ -20,6 +20,8 @@ type options struct {
 	data        []string  // everything else, for the filesystem (mode=755, size=65536k)
 	unsupported []string  // options hako knows but cannot honour
 	copyUp      bool      // tmpcopyup: fill a new tmpfs with what the image has there
+	idmap       bool      // idmap or ridmap: an idmapped mount
+	ridmap      bool      // ridmap: idmapped recursively (an rbind's submounts too)
 }
 
 type flagOpt struct {
@@ -107,8 +109,6 @@ var recursiveAtime = map[string]uint64{
 // implement; passing them to the kernel would give a confusing EINVAL.
 var unsupportedOptions = map[string]bool{
 	"tmpcopyup":    true,
-	"idmap":        true,
-	"ridmap":       true,
 	"copy-symlink": true,
 }
 
@@ -167,6 +167,10 @@ func parseOptions(opts []string) options {
 		}
 		if a, ok := recursiveAtime[opt]; ok {
 			o.atime, o.hasAtime = a, true
+			continue
+		}
+		if opt == "idmap" || opt == "ridmap" {
+			o.idmap, o.ridmap = true, opt == "ridmap"
 			continue
 		}
 		if unsupportedOptions[opt] {

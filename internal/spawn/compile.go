@@ -454,7 +454,15 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	if goStart {
 		tfifo = -1
 	}
-	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: tfifo, Seccomp: sc, Silent: goStart && fifoFD >= 0}, len(o.ExtraFiles), fifoFD)
+	idmaps, err := pl.idmaps(s)
+	if err != nil {
+		return nil, err
+	}
+	keep := []int{fifoFD}
+	for _, fd := range idmaps {
+		keep = append(keep, fd)
+	}
+	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: tfifo, Seccomp: sc, Silent: goStart && fifoFD >= 0}, len(o.ExtraFiles), keep...)
 	if err != nil {
 		return nil, err
 	}
@@ -470,7 +478,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		p.Call(stepFail("creating the time namespace", ""), unix.SYS_UNSHARE, sysprog.Imm(unix.CLONE_NEWTIME))
 		compileTimeOffsets(p, s.Linux.TimeOffsets)
 	}
-	pl.handover(trampFD, fifoFD)
+	pl.handover(append(keep, trampFD)...)
 	if err := compileSysctls(p, s.Linux.Sysctl); err != nil {
 		return nil, err
 	}
@@ -510,8 +518,13 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		mc.NoPivot, mc.CgroupNS = o.NoPivot, ns.newCgroup
 		mc.InUserNS = ns.newUser || ns.joins(specs.UserNamespace)
 		mc.OwnNetNS = ns.newUser && ns.newNet
+		mc.IDMaps = idmaps
 		if err := mount.Compile(mc, p, stages); err != nil {
 			return nil, &Error{Step: "preparing the rootfs", Err: err}
+		}
+		for _, fd := range slices.Sorted(maps.Values(idmaps)) {
+			p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(fd))
+			p.Tolerate(unix.EBADF) // shared by mounts with the same mappings
 		}
 	} else {
 		// Without a mount namespace nothing is mounted (it would be in

@@ -226,20 +226,8 @@ func (pl *plan) userMaps(r runner, child *sysprog.Child) error {
 		return childErr(err)
 	}
 	if r.name == rawRunner || sysprog.Supported { // os/exec wrote them for the Go runner it started
-		pid := strconv.Itoa(child.Pid)
-		// gid_map needs setgroups allowed only for an unprivileged
-		// writer; hako as root leaves /proc/PID/setgroups as it is.
-		for _, m := range []struct {
-			file, field string
-			maps        []specs.LinuxIDMapping
-		}{{"uid_map", "linux.uidMappings", pl.ns.uidMaps}, {"gid_map", "linux.gidMappings", pl.ns.gidMaps}} {
-			var b []byte
-			for _, x := range m.maps {
-				b = fmt.Appendf(b, "%d %d %d\n", x.ContainerID, x.HostID, x.Size)
-			}
-			if err := os.WriteFile("/proc/"+pid+"/"+m.file, b, 0); err != nil {
-				return &Error{Step: "writing the user namespace's id maps", Err: fmt.Errorf("%s: %w", m.field, err)}
-			}
+		if err := writeIDMaps(child.Pid, pl.ns.uidMaps, pl.ns.gidMaps, "linux."); err != nil {
+			return err
 		}
 	}
 	if err := child.Continue(); err != nil {

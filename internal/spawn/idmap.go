@@ -1,0 +1,111 @@
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/mount"
+	"github.com/hako-dev/hako/internal/sysprog"
+)
+
+// idmaps makes, for every idmapped mount of s, a user namespace with the
+// mount's mappings (or, without, the container's) and puts its fd in the
+// plan's set: mount.Config.IDMaps. Mounts with the same mappings share one.
+func (pl *plan) idmaps(s *specs.Spec) (map[int]int, error) {
+	var out map[int]int
+	type made struct {
+		uid, gid []specs.LinuxIDMapping
+		fd       int
+	}
+	var done []made
+	for i, m := range s.Mounts {
+		if !mount.IDMapped(m) {
+			continue
+		}
+		uid, gid := m.UIDMappings, m.GIDMappings
+		if len(uid) == 0 && len(gid) == 0 {
+			if !pl.ns.newUser {
+				return nil, fmt.Errorf("mounts[%d]: an idmapped mount needs uidMappings and gidMappings, or a new user namespace to take the container's from — hint: give the mount its mappings", i)
+			}
+			uid, gid = pl.ns.uidMaps, pl.ns.gidMaps
+		}
+		if len(uid) == 0 || len(gid) == 0 {
+			return nil, fmt.Errorf("mounts[%d]: uidMappings and gidMappings go together — hint: give both", i)
+		}
+		if out == nil {
+			out = map[int]int{}
+		}
+		if j := slices.IndexFunc(done, func(d made) bool { return slices.Equal(d.uid, uid) && slices.Equal(d.gid, gid) }); j >= 0 {
+			out[i] = done[j].fd
+			continue
+		}
+		f, err := userNS(uid, gid)
+		if err != nil {
+			return nil, fmt.Errorf("mounts[%d]: making the user namespace of its idmapping: %w", i, err)
+		}
+		fd, err := pl.fds.high(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = fd
+		done = append(done, made{uid, gid, fd})
+	}
+	return out, nil
+}
+
+// userNS returns a user namespace with the mappings: that of a raw child
+// made in it, which waits until it is killed once the parent has written
+// its maps and opened the namespace.
+func userNS(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
+	if !sysprog.Supported {
+		return nil, errors.New("idmapped mounts need hako's raw child, which this architecture lacks")
+	}
+	parent, childEnd, err := sysprog.Pair()
+	if err != nil {
+		return nil, err
+	}
+	defer childEnd.Close()
+	p := sysprog.New(int(childEnd.Fd()))
+	p.Wait(nil)
+	c, err := p.Start(unix.CLONE_NEWUSER, parent)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		c.Signal(syscall.SIGKILL)
+		c.Wait()
+		c.Close()
+	}()
+	if err := writeIDMaps(c.Pid, uid, gid, ""); err != nil {
+		return nil, err
+	}
+	return os.Open("/proc/" + strconv.Itoa(c.Pid) + "/ns/user")
+}
+
+// writeIDMaps writes the uid and gid maps of the user namespace of pid
+// (field names the configuration they came from). gid_map needs setgroups
+// allowed only for an unprivileged writer; hako as root leaves
+// /proc/PID/setgroups as it is.
+func writeIDMaps(pid int, uid, gid []specs.LinuxIDMapping, field string) error {
+	for _, m := range []struct {
+		file, field string
+		maps        []specs.LinuxIDMapping
+	}{{"uid_map", field + "uid", uid}, {"gid_map", field + "gid", gid}} {
+		var b []byte
+		for _, x := range m.maps {
+			b = fmt.Appendf(b, "%d %d %d\n", x.ContainerID, x.HostID, x.Size)
+		}
+		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/"+m.file, b, 0); err != nil {
+			return &Error{Step: "writing a user namespace's id maps", Err: fmt.Errorf("%sMappings: %w", m.field, err)}
+		}
+	}
+	return nil
+}
