@@ -36,8 +36,14 @@ func TestParseOptions(t *testing.T) {
 	if o := parseOptions([]string{"nosuid"}); o.recursiveAttr() != nil {
 		t.Error("no r* option must mean no mount_setattr")
 	}
-	if u := parseOptions([]string{"idmap"}).unsupported; len(u) != 1 {
-		t.Errorf("idmap must be reported unsupported, got %v", u)
+	if o := parseOptions([]string{"idmap"}); !o.idmap || o.ridmap || len(o.unsupported) != 0 || len(o.data) != 0 {
+		t.Errorf("idmap: %+v", o)
+	}
+	if o := parseOptions([]string{"rbind", "ridmap"}); !o.idmap || !o.ridmap || len(o.data) != 0 {
+		t.Errorf("ridmap: %+v", o)
+	}
+	if u := parseOptions([]string{"copy-symlink"}).unsupported; len(u) != 1 {
+		t.Errorf("copy-symlink must be reported unsupported, got %v", u)
 	}
 	if o := parseOptions([]string{"tmpcopyup", "mode=755"}); !o.copyUp || o.dataString() != "mode=755" {
 		t.Errorf("tmpcopyup: %+v", o)
