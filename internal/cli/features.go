@@ -6,7 +6,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
+	"github.com/hako-dev/hako/internal/mount"
 	"github.com/hako-dev/hako/internal/security"
 	"github.com/hako-dev/hako/internal/spec"
 )
@@ -24,10 +26,7 @@ func newFeaturesCmd() *cobra.Command {
 				OCIVersionMin: "1.0.0",
 				OCIVersionMax: specs.Version,
 				Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
-				MountOptions: []string{"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand",
-					"noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid",
-					"private", "rbind", "relatime", "remount", "ro", "rprivate", "rro", "rshared", "rslave",
-					"runbindable", "rw", "shared", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"},
+				MountOptions:  mount.Options(),
 				Linux: &features.Linux{
 					Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 					Capabilities: security.CapabilityNames(),
@@ -42,6 +41,14 @@ func newFeaturesCmd() *cobra.Command {
 					},
 					Apparmor: &features.Apparmor{Enabled: &no},
 					Selinux:  &features.Selinux{Enabled: &no},
+					// Refused with a reason: hako manages no resctrl groups.
+					IntelRdt: &features.IntelRdt{Enabled: &no},
+					MemoryPolicy: &features.MemoryPolicy{
+						Modes: []string{"MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"},
+						Flags: []string{"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"},
+					},
+					MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(idmapSupported())}},
+					NetDevices:      &features.NetDevices{Enabled: &yes},
 				},
 				Annotations: map[string]string{"org.opencontainers.runtime-spec.features.version": specs.Version,
 					"io.github.hako.spec.default-ociVersion": spec.OCIVersion},
@@ -57,3 +64,13 @@ func newFeaturesCmd() *cobra.Command {
 }
 
 var cobraNoArgs = cobra.NoArgs
+
+func ptr[T any](v T) *T { return &v }
+
+// idmapSupported reports whether the kernel has mount_setattr(2) (Linux
+// 5.12), which idmapped mounts need: a call with no valid fd fails with
+// EBADF there and ENOSYS before.
+func idmapSupported() bool {
+	err := unix.MountSetattr(-1, "", unix.AT_EMPTY_PATH, &unix.MountAttr{})
+	return err != unix.ENOSYS
+}

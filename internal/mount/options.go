@@ -1,6 +1,7 @@
 package mount
 
 import (
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -200,4 +201,27 @@ func (o *options) recursiveAttr() *unix.MountAttr {
 		a.Attr_set |= o.atime
 	}
 	return a
+}
+
+// Options lists, sorted, the mounts[].options hako honours itself (the
+// rest go to the filesystem as data): for `hako features`.
+func Options() []string {
+	out := []string{"bind", "rbind", "tmpcopyup", "idmap", "ridmap"}
+	for _, m := range []map[string]bool{
+		keys(flagOptions), keys(propagationOptions), keys(recursiveOptions), keys(recursiveAtime),
+	} {
+		for k := range m {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func keys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }

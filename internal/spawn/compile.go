@@ -405,6 +405,9 @@ func (pl *plan) becomeRoot(which string) {
 // compileCreate compiles a container's setup.
 func compileCreate(o *Options) (_ *plan, err error) {
 	s := o.Spec
+	if s.Linux.IntelRdt != nil {
+		return nil, intelRdtRefused()
+	}
 	ns, err := namespaces(s.Linux)
 	if err != nil {
 		return nil, err
@@ -581,6 +584,17 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	}
 	compileExec(p, pl.spawn, trampFD, paths, idx, proc, o.Seccomp)
 	return pl, nil
+}
+
+// intelRdtRefused explains why linux.intelRdt is refused: hako does not
+// manage resctrl groups, and most hosts (this one among them) have no
+// resctrl filesystem to make them in.
+func intelRdtRefused() error {
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/resctrl", &st) != nil || st.Type != unix.RDTGROUP_SUPER_MAGIC {
+		return fmt.Errorf("linux.intelRdt: this host has no resctrl filesystem at /sys/fs/resctrl (it needs Intel RDT or AMD PQoS hardware, CONFIG_X86_CPU_RESCTRL and `mount -t resctrl resctrl /sys/fs/resctrl`) — hint: delete linux.intelRdt")
+	}
+	return fmt.Errorf("linux.intelRdt: hako does not manage resctrl groups yet — hint: delete linux.intelRdt, or run this container with runc")
 }
 
 // hasProc reports whether s mounts a procfs at /proc.

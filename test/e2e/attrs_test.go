@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"golang.org/x/sys/unix"
 )
 
@@ -224,5 +227,43 @@ func testTimeOffsets(t *testing.T, e *env) {
 	})
 	if r.code == 0 || !strings.Contains(r.stderr, "linux.timeOffsets") {
 		t.Errorf("offsets without a time namespace were not refused by name: %s", r)
+	}
+}
+
+// linux.intelRdt is refused by name (hako manages no resctrl groups, and
+// says when the host has no resctrl at all), and `hako features` says so
+// next to the fields it applies.
+func TestIntelRdtAndFeatures(t *testing.T) {
+	e := newEnv(t)
+	r := e.sh("rdt", "true", func(s *specs.Spec) {
+		s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "hako", L3CacheSchema: "L3:0=f"}
+	})
+	if r.code == 0 || !strings.Contains(r.stderr, "linux.intelRdt") {
+		t.Errorf("linux.intelRdt was not refused by name: %s", r)
+	}
+	var f features.Features
+	if err := json.Unmarshal([]byte(e.must("features")), &f); err != nil {
+		t.Fatal(err)
+	}
+	l := f.Linux
+	if l.IntelRdt == nil || l.IntelRdt.Enabled == nil || *l.IntelRdt.Enabled {
+		t.Errorf("features: intelRdt %+v, want enabled false", l.IntelRdt)
+	}
+	if l.NetDevices == nil || l.NetDevices.Enabled == nil || !*l.NetDevices.Enabled {
+		t.Errorf("features: netDevices %+v, want enabled", l.NetDevices)
+	}
+	if l.MountExtensions == nil || l.MountExtensions.IDMap == nil || l.MountExtensions.IDMap.Enabled == nil || !*l.MountExtensions.IDMap.Enabled {
+		t.Errorf("features: mountExtensions.idmap %+v, want enabled on this kernel", l.MountExtensions)
+	}
+	if l.MemoryPolicy == nil || !slices.Contains(l.MemoryPolicy.Modes, "MPOL_BIND") || !slices.Contains(l.MemoryPolicy.Flags, "MPOL_F_STATIC_NODES") {
+		t.Errorf("features: memoryPolicy %+v", l.MemoryPolicy)
+	}
+	for _, o := range []string{"idmap", "ridmap", "rro", "rnosuid", "rnodev", "rnoexec", "rnoatime", "tmpcopyup"} {
+		if !slices.Contains(f.MountOptions, o) {
+			t.Errorf("features: mountOptions lack %q", o)
+		}
+	}
+	if !slices.Contains(l.Namespaces, "time") {
+		t.Errorf("features: namespaces %v lack time", l.Namespaces)
 	}
 }
