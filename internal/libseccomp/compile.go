@@ -142,6 +142,9 @@ func addSyscallRule(filter *libseccomp.ScmpFilter, def libseccomp.ScmpAction, fi
 		if name == "" {
 			return fmt.Errorf("%s: empty syscall name", nfield)
 		}
+		if act == libseccomp.ActNotify && name == "sendmsg" {
+			return fmt.Errorf("%s: SCMP_ACT_NOTIFY on sendmsg would stop hako handing the listener to the agent (it is sent with sendmsg(2), under the filter) — hint: use another action for sendmsg", nfield)
+		}
 		call, err := libseccomp.GetSyscallFromName(name)
 		if err != nil {
 			continue // reported by Unknown
@@ -169,16 +172,17 @@ var seccompActions = map[specs.LinuxSeccompAction]libseccomp.ScmpAction{
 	specs.ActTrace:       libseccomp.ActTrace,
 	specs.ActAllow:       libseccomp.ActAllow,
 	specs.ActLog:         libseccomp.ActLog,
+	specs.ActNotify:      libseccomp.ActNotify,
 }
 
 // seccompAction converts an action name; errno is the errnoRet beside it.
 func seccompAction(field, name string, a specs.LinuxSeccompAction, errno *uint, errnoName string) (libseccomp.ScmpAction, error) {
-	if a == specs.ActNotify {
-		return 0, fmt.Errorf("%s.%s: %s is not supported by hako yet: use SCMP_ACT_ERRNO or SCMP_ACT_TRACE", field, name, a)
+	if a == specs.ActNotify && name == "defaultAction" {
+		return 0, fmt.Errorf("%s.%s: %s as the default would stop hako's own setup (it hands the listener to the agent with sendmsg(2), under the filter): notify the system calls the agent handles, one rule each", field, name, a)
 	}
 	act, ok := seccompActions[a]
 	if !ok {
-		return 0, fmt.Errorf("%s.%s: unknown seccomp action %q: expected one of SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_TRACE, SCMP_ACT_TRAP", field, name, a)
+		return 0, fmt.Errorf("%s.%s: unknown seccomp action %q: expected one of SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRACE, SCMP_ACT_TRAP", field, name, a)
 	}
 	switch act {
 	case libseccomp.ActErrno, libseccomp.ActTrace:

@@ -70,7 +70,10 @@ func TestCompileErrors(t *testing.T) {
 		{"errno too big", func(s *specs.LinuxSeccomp) { s.Syscalls[0].ErrnoRet = uintp(1 << 20) }, []string{"linux.seccomp.syscalls[0].errnoRet"}},
 		{"empty names", func(s *specs.LinuxSeccomp) { s.Syscalls[2].Names = nil }, []string{"linux.seccomp.syscalls[2].names"}},
 		{"empty name", func(s *specs.LinuxSeccomp) { s.Syscalls[0].Names[1] = "" }, []string{"linux.seccomp.syscalls[0].names[1]"}},
-		{"notify", func(s *specs.LinuxSeccomp) { s.Syscalls[0].Action = specs.ActNotify }, []string{"linux.seccomp.syscalls[0].action", "not supported"}},
+		{"notify default", func(s *specs.LinuxSeccomp) { s.DefaultAction = specs.ActNotify }, []string{"linux.seccomp.defaultAction", "sendmsg"}},
+		{"notify sendmsg", func(s *specs.LinuxSeccomp) {
+			s.Syscalls[0].Action, s.Syscalls[0].Names[0], s.Syscalls[0].Args, s.Syscalls[0].ErrnoRet = specs.ActNotify, "sendmsg", nil, nil
+		}, []string{"linux.seccomp.syscalls[0].names[0]", "sendmsg"}},
 	} {
 		s := mkdirProfile()
 		tc.mutate(s)

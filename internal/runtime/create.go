@@ -196,8 +196,9 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		NoPivot: o.NoPivot, ExtraFiles: extra,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Fifo:      fifo,
-		StateJSON: containerHooksState(s, sc),
-		Seccomp:   prog,
+		StateJSON:       containerHooksState(s, sc),
+		Seccomp:         prog,
+		SeccompListener: seccompAgent(s, sc, state.Creating),
 		// The parent makes the cgroup and moves the child in while the
 		// child mounts; the child waits for it only before it unshares
 		// the cgroup namespace.

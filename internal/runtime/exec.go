@@ -93,6 +93,7 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	in, err := spawn.StartExec(&spawn.ExecOptions{
 		Spec: ps, Namespaces: c.Namespaces, ExtraFiles: extra, Seccomp: prog,
+		SeccompListener: seccompAgent(ps, c.Container, c.Status),
 		JoinCgroup: func(pid int) error {
 			if cg == nil {
 				return nil

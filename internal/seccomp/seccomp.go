@@ -169,7 +169,7 @@ var flagBits = map[specs.LinuxSeccompFlag]uint{
 	"SECCOMP_FILTER_FLAG_TSYNC":            unix.SECCOMP_FILTER_FLAG_TSYNC,
 	specs.LinuxSeccompFlagLog:              unix.SECCOMP_FILTER_FLAG_LOG,
 	specs.LinuxSeccompFlagSpecAllow:        unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-	specs.LinuxSeccompFlagWaitKillableRecv: 0, // only means something with SCMP_ACT_NOTIFY, which hako does not support yet
+	specs.LinuxSeccompFlagWaitKillableRecv: 1 << 5, // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19), with SCMP_ACT_NOTIFY
 }
 
 // Flags converts linux.seccomp.flags to seccomp(2)'s flag bits.

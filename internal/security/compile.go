@@ -72,6 +72,14 @@ func CompileSeccomp(filter []unix.SockFilter, flags uint) func(p *sysprog.Progra
 	}
 }
 
+// CompileSeccompListener appends the loading of a filter with
+// SECCOMP_FILTER_FLAG_NEW_LISTENER, and returns the register that holds
+// the listener.
+func CompileSeccompListener(p *sysprog.Program, filter []unix.SockFilter, flags uint) sysprog.Reg {
+	return p.Result(func(errno syscall.Errno) error { return loadError(errno) },
+		unix.SYS_SECCOMP, sysprog.Imm(unix.SECCOMP_SET_MODE_FILTER), sysprog.Imm(flags|unix.SECCOMP_FILTER_FLAG_NEW_LISTENER), p.Filter(filter))
+}
+
 func loadError(errno syscall.Errno) error {
 	hint := ""
 	switch errno {

@@ -51,6 +51,9 @@ type plan struct {
 	prePivot bool
 	// console: the program sends a pty master (process.terminal).
 	console bool
+	// listener: the program sends the seccomp listener (SCMP_ACT_NOTIFY),
+	// for this function.
+	listener func(*os.File, int) error
 	// stdio is what the Go runner's process gets as 0, 1, 2.
 	stdio [3]*os.File
 	// exeFD and progFD are where the raw child finds hako and the
@@ -451,7 +454,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	}
 	var sc *sysprog.TrampolineSeccomp
 	if proc != nil {
-		sc = trampSeccomp(o.Seccomp, proc)
+		sc = trampSeccomp(o.Seccomp, proc, notifies(s))
 	}
 	tfifo := fifoFD
 	if goStart {
@@ -567,7 +570,10 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		compileTerminal(p, proc)
 		p.Call(stepFail("setting up the terminal", "making the pty the controlling terminal"), unix.SYS_IOCTL, sysprog.Imm(0), sysprog.Imm(unix.TIOCSCTTY), sysprog.Imm(0))
 	}
-	paths, idx, err := compileProcess(p, proc, s.Linux, o.Seccomp, len(o.ExtraFiles), ns.newUser || ns.joins(specs.UserNamespace), false)
+	if notifies(s) {
+		pl.listener = o.SeccompListener
+	}
+	paths, idx, err := compileProcess(p, proc, s.Linux, o.Seccomp, len(o.ExtraFiles), ns.newUser || ns.joins(specs.UserNamespace), false, pl.listener != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -582,7 +588,7 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		// The trampoline opens the exec fifo through it, then closes it.
 		p.Call(stepFail("waiting for start", "keeping the exec fifo"), unix.SYS_FCNTL, sysprog.Imm(fifoFD), sysprog.Imm(unix.F_SETFD), sysprog.Imm(0))
 	}
-	compileExec(p, pl.spawn, trampFD, paths, idx, proc, o.Seccomp)
+	compileExec(p, pl.spawn, trampFD, paths, idx, proc, o.Seccomp, pl.listener != nil)
 	return pl, nil
 }
 
@@ -652,7 +658,7 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 	if proc.Terminal {
 		session = sysprog.NewSessionTTY
 	}
-	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: -1, Session: session, Seccomp: trampSeccomp(o.Seccomp, proc), Sched: trampolineSched(proc, true)}, len(o.ExtraFiles))
+	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: -1, Session: session, Seccomp: trampSeccomp(o.Seccomp, proc, notifies(o.Spec)), Sched: trampolineSched(proc, true)}, len(o.ExtraFiles))
 	if err != nil {
 		return nil, err
 	}
@@ -688,11 +694,19 @@ func compileExecProcess(o *ExecOptions) (_ *plan, err error) {
 	} else if !sysprog.Supported {
 		p.Call(stepFail("setsid", ""), unix.SYS_SETSID)
 	}
-	paths, idx, err := compileProcess(p, proc, o.Spec.Linux, o.Seccomp, len(o.ExtraFiles), ns.joins(specs.UserNamespace), sysprog.Supported)
+	if notifies(o.Spec) {
+		// The raw child would load the filter and fork the process: the
+		// agent must get the listener with the process's pid before
+		// the process makes a notified call, so the Go runner, which
+		// is the process, loads it.
+		pl.listener = o.SeccompListener
+		p.RequireGo("SCMP_ACT_NOTIFY in an exec'd process: the process itself loads the filter and hands on the listener")
+	}
+	paths, idx, err := compileProcess(p, proc, o.Spec.Linux, o.Seccomp, len(o.ExtraFiles), ns.joins(specs.UserNamespace), sysprog.Supported, pl.listener != nil)
 	if err != nil {
 		return nil, err
 	}
-	compileExec(p, true, trampFD, paths, idx, proc, o.Seccomp)
+	compileExec(p, true, trampFD, paths, idx, proc, o.Seccomp, pl.listener != nil)
 	return pl, nil
 }
 

@@ -24,7 +24,7 @@ import (
 // the index of the one found, for the final exec. l is the container's
 // linux (its personality and memory policy); spawn: the runner forks the
 // process after these ops (see compileAttrs).
-func compileProcess(p *sysprog.Program, proc *specs.Process, l *specs.Linux, sc *seccomp.Program, preserved int, inUserNS, spawn bool) ([]string, sysprog.Reg, error) {
+func compileProcess(p *sysprog.Program, proc *specs.Process, l *specs.Linux, sc *seccomp.Program, preserved int, inUserNS, spawn, notify bool) ([]string, sysprog.Reg, error) {
 	// Before any filter: a profile need not allow close_range, and
 	// nothing hako needs should run under the container's filter.
 	p.CloexecFrom(stepFail("closing inherited fds", ""), 3+preserved)
@@ -49,7 +49,7 @@ func compileProcess(p *sysprog.Program, proc *specs.Process, l *specs.Linux, sc 
 		// which the process may be about to lose. What runs after it
 		// (user, capabilities, the executable's search, the trampoline)
 		// the profile must allow, as with runc.
-		security.CompileSeccomp(sc.Filter, sc.Flags)(p)
+		loadSeccomp(p, sc, notify)
 	}
 	compileUser := security.CompileUser
 	if inUserNS {
@@ -67,6 +67,10 @@ func compileProcess(p *sysprog.Program, proc *specs.Process, l *specs.Linux, sc 
 	idx := p.FindExec(notFound, paths)
 	if proc.NoNewPrivileges {
 		security.CompileNoNewPrivileges(p)
+		if sc != nil && notify && sysprog.Supported {
+			// Here, not in the trampoline: the listener comes back.
+			loadSeccomp(p, sc, true)
+		}
 	}
 	p.SetExecFail(func(errno syscall.Errno) error {
 		return &Error{Step: "exec", Err: execFailure(proc.Args[0], errno)}
@@ -159,8 +163,8 @@ func execFailure(arg0 string, errno syscall.Errno) error {
 // trampSeccomp is the seccomp program the trampoline loads right before
 // its execve: linux.seccomp's with no_new_privs (without, the program
 // loads it while it still has the capability to).
-func trampSeccomp(sc *seccomp.Program, proc *specs.Process) *sysprog.TrampolineSeccomp {
-	if sc == nil || !proc.NoNewPrivileges || !sysprog.Supported {
+func trampSeccomp(sc *seccomp.Program, proc *specs.Process, notify bool) *sysprog.TrampolineSeccomp {
+	if sc == nil || !proc.NoNewPrivileges || !sysprog.Supported || notify {
 		return nil
 	}
 	return &sysprog.TrampolineSeccomp{Filter: seccomp.FilterBytes(sc.Filter), Flags: sc.Flags}
@@ -172,13 +176,13 @@ func trampSeccomp(sc *seccomp.Program, proc *specs.Process) *sysprog.TrampolineS
 // children would be) the raw child makes the process with SpawnThrough
 // and exits; the Go runner was spawned there, and executes it itself. Where there is no trampoline the Go runner, started where the
 // process must be, executes it directly, the filter loaded just before.
-func compileExec(p *sysprog.Program, spawn bool, trampFD int, paths []string, idx sysprog.Reg, proc *specs.Process, sc *seccomp.Program) {
+func compileExec(p *sysprog.Program, spawn bool, trampFD int, paths []string, idx sysprog.Reg, proc *specs.Process, sc *seccomp.Program, notify bool) {
 	fail := stepFail("exec", proc.Args[0])
 	switch {
 	case !sysprog.Supported:
 		p.ResetSignals()
 		if sc != nil && proc.NoNewPrivileges {
-			security.CompileSeccomp(sc.Filter, sc.Flags)(p)
+			loadSeccomp(p, sc, notify)
 		}
 		p.Execve(fail, paths, idx, proc.Args, proc.Env)
 	case spawn:
@@ -193,4 +197,18 @@ func compileExec(p *sysprog.Program, spawn bool, trampFD int, paths []string, id
 	default:
 		p.ExecThrough(fail, trampFD, paths, idx, proc.Args, proc.Env)
 	}
+}
+
+// loadSeccomp loads the filter; with notify (SCMP_ACT_NOTIFY) it asks for
+// the listener and sends it to the parent, which hands it to the agent:
+// the process may stop at its next notified system call until the agent
+// answers.
+func loadSeccomp(p *sysprog.Program, sc *seccomp.Program, notify bool) {
+	if !notify {
+		security.CompileSeccomp(sc.Filter, sc.Flags)(p)
+		return
+	}
+	l := security.CompileSeccompListener(p, sc.Filter, sc.Flags)
+	p.SendFD(stepFail("handing the seccomp listener to hako", ""), l)
+	p.Call(nil, unix.SYS_CLOSE, sysprog.R(l))
 }

@@ -36,6 +36,11 @@ type Options struct {
 	PrePivot func(pid int) error
 	// Seccomp is linux.seccomp, compiled; nil when there is no profile.
 	Seccomp *seccomp.Program
+	// SeccompListener gets the listener of a profile with SCMP_ACT_NOTIFY
+	// and the pid of the process it filters, as soon as the filter is
+	// loaded (for linux.seccomp.listenerPath); it must hand it on at once:
+	// the process may be waiting for an answer.
+	SeccompListener func(listener *os.File, pid int) error
 }
 
 // ExecOptions describe a process joining a running container.
@@ -52,6 +57,8 @@ type ExecOptions struct {
 	JoinCgroup func(pid int) error
 	// Seccomp is the container's linux.seccomp, compiled; nil without one.
 	Seccomp *seccomp.Program
+	// SeccompListener is Options.SeccompListener for the exec'd process.
+	SeccompListener func(listener *os.File, pid int) error
 }
 
 // Init is a started container process: the container's init waiting for
@@ -121,7 +128,7 @@ func Start(o *Options) (_ *Init, err error) {
 	if s.Process != nil && len(s.Process.Args) == 0 {
 		return nil, errors.New("process.args: empty — hint: name the program to run")
 	}
-	if err := checkSeccomp(s, o.Seccomp); err != nil {
+	if err := checkSeccomp(s, o.Seccomp, o.SeccompListener); err != nil {
 		return nil, err
 	}
 	pl, err := compileCreate(o)
@@ -216,6 +223,20 @@ func ready(pl *plan, r runner, child *sysprog.Child) (proc *sysprog.Child, conso
 			return nil, nil, childErr(err)
 		}
 	}
+	if pl.listener != nil {
+		// The runner is the process here (an exec with a listener has
+		// the Go runner): it goes on to its next notified call, which
+		// waits for the agent.
+		listener, err := child.RecvFD("seccomp-listener")
+		if err != nil {
+			return nil, console, childErr(err)
+		}
+		err = pl.listener(listener, child.Pid)
+		listener.Close()
+		if err != nil {
+			return nil, console, err
+		}
+	}
 	if err := child.Expect('R'); err != nil {
 		return nil, console, childErr(err)
 	}
@@ -272,7 +293,7 @@ func moved(child *sysprog.Child, step string) (*sysprog.Child, error) {
 // StartExec starts a process in a running container's namespaces and
 // returns once it has executed.
 func StartExec(o *ExecOptions) (_ *Init, err error) {
-	if err := checkSeccomp(o.Spec, o.Seccomp); err != nil {
+	if err := checkSeccomp(o.Spec, o.Seccomp, o.SeccompListener); err != nil {
 		return nil, err
 	}
 	pl, err := compileExecProcess(o)
@@ -384,9 +405,30 @@ func childErr0(err error) error {
 
 // checkSeccomp refuses a profile that was not compiled: the caller compiles
 // linux.seccomp before anything is created.
-func checkSeccomp(s *specs.Spec, p *seccomp.Program) error {
+func checkSeccomp(s *specs.Spec, p *seccomp.Program, listener func(*os.File, int) error) error {
 	if s.Linux != nil && s.Linux.Seccomp != nil && p == nil {
 		return errors.New("linux.seccomp: the profile was not compiled before the container was started (a bug in hako)")
 	}
+	if notifies(s) && listener == nil {
+		return errors.New("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath, the socket of the agent that answers — hint: set it")
+	}
 	return nil
+}
+
+// notifies reports whether linux.seccomp notifies an agent of some system
+// call (SCMP_ACT_NOTIFY).
+func notifies(s *specs.Spec) bool {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return false
+	}
+	sc := s.Linux.Seccomp
+	if sc.DefaultAction == specs.ActNotify {
+		return true
+	}
+	for _, r := range sc.Syscalls {
+		if r.Action == specs.ActNotify {
+			return true
+		}
+	}
+	return false
 }

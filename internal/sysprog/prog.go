@@ -405,6 +405,13 @@ func (p *Program) Stage(why string, id int, args ...Arg) {
 	p.add(opStage, 0, nil, append([]Arg{Imm(id)}, args...))
 }
 
+// RequireGo makes the program the Go runner's (why: the reason).
+func (p *Program) RequireGo(why string) {
+	if p.needsGo == "" {
+		p.needsGo = why
+	}
+}
+
 // RefuseSame fails with EPERM when paths a and b name one file (the same
 // device and inode, links followed), say a process's namespace and PID
 // 1's. Where either cannot be looked at (no /proc, no access), it passes.
