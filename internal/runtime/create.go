@@ -195,7 +195,7 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: s,
 		NoPivot: o.NoPivot, ExtraFiles: extra,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		Fifo:      fifo,
+		Fifo:            fifo,
 		StateJSON:       containerHooksState(s, sc),
 		Seccomp:         prog,
 		SeccompListener: seccompAgent(s, sc, state.Creating),

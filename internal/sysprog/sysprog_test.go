@@ -251,7 +251,7 @@ func TestSpawnThrough(t *testing.T) {
 		if rerr != nil {
 			t.Fatal(rerr)
 		}
-		derr := f.Done() // the records after the spawn are the process's (Forked)
+		derr := f.Done()    // the records after the spawn are the process's (Forked)
 		ws, err := f.Wait() // only our own child can be waited for
 		if err != nil {
 			t.Fatal(err)
