@@ -65,6 +65,7 @@ ls /ro/sub | wc -l; cat /rb/sub/subfile; (touch /sys/x) 2>&1; ls /sys/class/net`
 			specs.Mount{Destination: "/ro", Type: "bind", Source: host, Options: []string{"bind", "ro"}},
 			specs.Mount{Destination: "/rb", Type: "bind", Source: host, Options: []string{"rbind", "ro", "nosuid"}},
 			specs.Mount{Destination: "/rro", Type: "bind", Source: host, Options: []string{"rbind", "rro"}},
+			specs.Mount{Destination: "/rattr", Type: "bind", Source: host, Options: []string{"rbind", "rnosuid", "rnodev", "rnoexec", "rnoatime", "rnodiratime", "rnosymfollow"}},
 		)
 	})
 	mi, rest, _ := strings.Cut(out, "===\n")
@@ -98,6 +99,10 @@ ls /ro/sub | wc -l; cat /rb/sub/subfile; (touch /sys/x) 2>&1; ls /sys/class/net`
 	check("/rb", "", []string{"ro", "nosuid"}, nil)
 	check("/rb/sub", "tmpfs", []string{"rw"}, nil)
 	check("/rro/sub", "tmpfs", []string{"ro"}, nil)
+	// Every recursive attribute reaches the submount too.
+	for _, d := range []string{"/rattr", "/rattr/sub"} {
+		check(d, "", []string{"rw", "nosuid", "nodev", "noexec", "noatime", "nodiratime", "nosymfollow"}, nil)
+	}
 	want := []string{"710", "from host", "EROFS-ro", "0", "from submount", "EROFS-sys", "lo"}
 	got := lines(rest)
 	if len(got) != len(want) {
