@@ -191,8 +191,20 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	// The process's environment as runc makes it (each name once, HOME);
+	// the state keeps the config as it was.
+	run := s
+	if s.Process != nil {
+		env, err := processEnv("process.env", s.Process.Env, s.Process.User.UID, rootfs, s.Mounts)
+		if err != nil {
+			return nil, err
+		}
+		p, cp := *s.Process, *s
+		p.Env, cp.Process = env, &p
+		run = &cp
+	}
 	in, err = spawn.Start(&spawn.Options{
-		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: s,
+		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: run,
 		NoPivot: o.NoPivot, ExtraFiles: extra,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Fifo:            fifo,

@@ -72,7 +72,11 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	// An exec'd process has the container's filter, execution domain
 	// and memory policy.
-	ps := &specs.Spec{Version: cs.Version, Process: o.Process}
+	proc := *o.Process
+	if proc.Env, err = processEnv("exec: the environment", proc.Env, proc.User.UID, c.Rootfs, cs.Mounts); err != nil {
+		return -1, err
+	}
+	ps := &specs.Spec{Version: cs.Version, Process: &proc}
 	if l := cs.Linux; l != nil {
 		ps.Linux = &specs.Linux{Seccomp: l.Seccomp, Personality: l.Personality, MemoryPolicy: l.MemoryPolicy}
 	}

@@ -51,6 +51,19 @@ func (e *env) on(t *testing.T) *env {
 	return &c
 }
 
+// runc is e with Debian's runc in hako's place (its own --root), to run
+// the same scenario under both and compare; nil where runc is missing.
+func (e *env) runc(t *testing.T) *env {
+	p, err := exec.LookPath("runc")
+	if err != nil {
+		return nil
+	}
+	c := *e
+	c.t, c.bin, c.root = t, p, t.TempDir()
+	t.Cleanup(c.cleanupAll)
+	return &c
+}
+
 // command is hako with --root set, as the runner asks.
 func (e *env) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)

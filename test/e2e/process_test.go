@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -199,5 +201,64 @@ func testSeccompDeniesMkdir(t *testing.T, e *env) {
 	}
 	if out := e.mustSh("no-seccomp", script, nil); !strings.Contains(out, "made") {
 		t.Errorf("without a profile mkdir failed: %q", out)
+	}
+}
+
+// The environment as runc makes it: each name once with its last value,
+// values with newlines kept, and HOME, when unset or empty, from the
+// container's /etc/passwd for process.user.uid ("/" for a uid it lacks),
+// for the container's process and for `exec -u`. HOME is compared with
+// Debian's runc (1.1.5 already sets it so; it does not deduplicate).
+func TestProcessEnvLikeRunc(t *testing.T) { forRunners(t, testProcessEnvLikeRunc) }
+
+func testProcessEnvLikeRunc(t *testing.T, e *env) {
+	passwd := "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:a user:/home/user:/bin/sh\n"
+	mod := func(uid uint32, env ...string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Process.User = specs.User{UID: uid, GID: uid}
+			s.Process.Env = append([]string{"PATH=/bin:/usr/bin"}, env...)
+		}
+	}
+	run := func(e *env, id string, uid uint32, env ...string) string {
+		t.Helper()
+		b := e.bundle([]string{"sh", "-c", `echo "HOME=$HOME"; env | grep -c '^A='; echo "A=$A"; echo "M=$M"`}, mod(uid, env...))
+		openRootfs(t, b)
+		os.MkdirAll(filepath.Join(b, "rootfs", "etc"), 0o755)
+		if err := os.WriteFile(filepath.Join(b, "rootfs", "etc", "passwd"), []byte(passwd), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return e.must("run", "--bundle", b, id)
+	}
+	got := run(e, "env1000", 1000, "A=1", "M=two\nlines", "A=3", "HOME=")
+	want := "HOME=/home/user\n1\nA=3\nM=two\nlines\n"
+	if got != want {
+		t.Errorf("uid 1000: %q, want %q", got, want)
+	}
+	if got := lines(run(e, "env2000", 2000))[0]; got != "HOME=/" {
+		t.Errorf("a uid without a passwd entry: %q, want HOME=/", got)
+	}
+	if got := lines(run(e, "envhome", 1000, "HOME=/mine"))[0]; got != "HOME=/mine" {
+		t.Errorf("a HOME of the config's: %q, want it kept", got)
+	}
+	// exec -u takes the user's home too.
+	b := e.bundle([]string{"sleep", "1000"}, mod(0))
+	openRootfs(t, b)
+	os.MkdirAll(filepath.Join(b, "rootfs", "etc"), 0o755)
+	os.WriteFile(filepath.Join(b, "rootfs", "etc", "passwd"), []byte(passwd), 0o644)
+	e.must("run", "-d", "--bundle", b, "envexec")
+	pid := e.state("envexec").Pid
+	defer e.deleteAndReap("envexec", pid)
+	if got := strings.TrimSpace(e.must("exec", "-u", "1000", "--env", "B=1", "--env", "B=2", "envexec", "sh", "-c", `echo "$HOME $B"; env | grep -c ^B=`)); got != "/home/user 2\n1" {
+		t.Errorf("exec -u 1000: %q, want HOME /home/user and B=2 once", got)
+	}
+	if r := e.runc(t); r != nil {
+		for _, c := range []struct {
+			uid  uint32
+			want string
+		}{{1000, "HOME=/home/user"}, {2000, "HOME=/"}} {
+			if got := lines(run(r, "runc-env", c.uid))[0]; got != c.want {
+				t.Errorf("runc gives %q for uid %d, hako's test expects %q", got, c.uid, c.want)
+			}
+		}
 	}
 }
