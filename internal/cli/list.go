@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +25,13 @@ func newListCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
 				return fmt.Errorf("--format %q is not supported: use table or json", format)
+			}
+			// As runc: an absent default root holds no containers, an
+			// absent --root given by name is a mistake.
+			if f := cmd.Root().PersistentFlags().Lookup("root"); f != nil && f.Changed {
+				if _, err := os.Stat(globals.Root); err != nil {
+					return fmt.Errorf("--root %s: %w — hint: is it the --root the containers were created with?", globals.Root, err)
+				}
 			}
 			rt, err := openRuntime()
 			if err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hako-dev/hako/internal/runtime"
+	"github.com/hako-dev/hako/internal/state"
 	"github.com/hako-dev/hako/internal/timerslack"
 )
 
@@ -35,6 +38,14 @@ keeping only the lines of processes in the container's cgroup.
 				return err
 			}
 			pids, err := rt.Pids(args[0])
+			var se *runtime.StateError
+			if errors.As(err, &se) && se.Status == state.Stopped {
+				// As runc: a stopped container has no processes to show.
+				if format == "json" {
+					fmt.Fprintln(cmd.OutOrStdout(), "[]")
+				}
+				return nil
+			}
 			if err != nil {
 				return err
 			}

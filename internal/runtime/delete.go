@@ -23,6 +23,9 @@ func (r *Runtime) Delete(id string, force bool) error { return r.delete(id, forc
 func (r *Runtime) delete(id string, force bool, known *Container) error {
 	unlock, err := r.Store.Lock(id)
 	if err != nil {
+		if force && errors.Is(err, state.ErrNotExistText) {
+			return nil // nothing to delete: runc's --force answers so
+		}
 		return err
 	}
 	defer unlock()

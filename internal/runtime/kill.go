@@ -16,8 +16,9 @@ func ParseSignal(s string) (unix.Signal, error) {
 		return unix.SIGTERM, nil
 	}
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("signal %d is out of range 1-64", n)
+		// 0 probes, as kill(2)'s: the container is alive or it is not.
+		if n < 0 || n > 64 {
+			return 0, fmt.Errorf("signal %d is out of range 0-64", n)
 		}
 		return unix.Signal(n), nil
 	}
@@ -47,7 +48,7 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 		if err != nil {
 			return err
 		}
-		if cg != nil {
+		if cg != nil && sig != 0 {
 			pids, err := cg.Pids()
 			if err != nil {
 				return fmt.Errorf("container %q: listing its processes: %w", id, err)

@@ -114,3 +114,52 @@ func cgroupOf(t *testing.T, pid int, controller string) string {
 	t.Fatalf("pid %d has no %s cgroup:\n%s", pid, controller, b)
 	return ""
 }
+
+// runc 1.5's answers at the edges of the verbs: `delete --force` of an
+// unknown id succeeds (Debian's runc 1.1.5 too, compared); `kill ID 0`
+// probes (0 for a live container, "container not running" for a stopped
+// one); `ps` of a stopped container prints nothing (`[]` as JSON) and
+// succeeds; `list` with a --root given by name that does not exist fails,
+// and creates nothing.
+func TestVerbEdgesLikeRunc(t *testing.T) { forRunners(t, testVerbEdgesLikeRunc) }
+
+func testVerbEdgesLikeRunc(t *testing.T, e *env) {
+	if r := e.run("delete", "--force", "no-such-container"); r.code != 0 {
+		t.Errorf("delete --force of an unknown id: %s", r)
+	}
+	if r := e.run("delete", "no-such-container"); r.code == 0 || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("delete of an unknown id without --force: %s", r)
+	}
+	if rc := e.runc(t); rc != nil {
+		if r := rc.run("delete", "--force", "no-such-container"); r.code != 0 {
+			t.Errorf("runc answers delete --force of an unknown id with %s; the test expects success", r)
+		}
+	}
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "edges")
+	pid := e.state("edges").Pid
+	if r := e.run("kill", "edges", "0"); r.code != 0 {
+		t.Errorf("kill ID 0 of a running container: %s", r)
+	}
+	e.must("kill", "edges", "KILL")
+	waitReap(t, pid)
+	if r := e.run("kill", "edges", "0"); r.code == 0 || !strings.Contains(r.stderr, "container not running") {
+		t.Errorf("kill ID 0 of a stopped container: %s", r)
+	}
+	if r := e.run("ps", "edges"); r.code != 0 || r.stdout != "" {
+		t.Errorf("ps of a stopped container: %s, want nothing and success", r)
+	}
+	if r := e.run("ps", "--format", "json", "edges"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("ps --format json of a stopped container: %s, want []", r)
+	}
+	e.must("delete", "edges")
+	missing := filepath.Join(t.TempDir(), "absent")
+	r := e.on(t)
+	r.root = missing
+	if res := r.run("list"); res.code == 0 || !strings.Contains(res.stderr, "--root") {
+		t.Errorf("list with a missing --root: %s", res)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("list made the missing --root %s", missing)
+	}
+}
