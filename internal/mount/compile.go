@@ -174,6 +174,13 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 			return nil, e.fail(reasonf(unix.EINVAL, "an idmapped mount needs uidMappings and gidMappings, or the container's user namespace to take them from"))
 		}
 	}
+	if e.typ == "tmpfs" && !e.o.bind && !hasData(e.o.data, "mode") {
+		// As runc: a tmpfs takes the mode of the directory it covers;
+		// over one made for it, tmpfs's own 1777.
+		if mode, ok := coveredMode(k.c.Rootfs, e.dest); ok {
+			e.o.data = append(e.o.data, fmt.Sprintf("mode=%o", mode))
+		}
+	}
 	if e.o.copyUp && (e.typ != "tmpfs" || e.o.bind) {
 		return nil, e.fail(reasonf(unix.EINVAL, "tmpcopyup applies to tmpfs mounts only"))
 	}
@@ -196,6 +203,36 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// hasData reports whether the filesystem data sets key (key=value).
+func hasData(data []string, key string) bool {
+	for _, d := range data {
+		if k, _, _ := strings.Cut(d, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// coveredMode is the mode of the directory dest names in the rootfs,
+// resolved inside it, if there is one.
+func coveredMode(rootfs, dest string) (uint32, bool) {
+	root, err := os.Open(rootfs)
+	if err != nil {
+		return 0, false
+	}
+	defer root.Close()
+	fd, err := unix.Openat2(int(root.Fd()), rel(dest), &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, false
+	}
+	return st.Mode & 0o7777, true
 }
 
 // attrFlags are the MS_* flags that are attributes of a mount (not of a

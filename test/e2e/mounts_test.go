@@ -163,3 +163,34 @@ func testCgroupMount(t *testing.T, e *env) {
 		t.Errorf("host %s/cgroup.procs = %q, %v; want pid %d", pidsPath, hostProcs, err, pid)
 	}
 }
+
+// A tmpfs without mode= takes the mode of the directory it covers (over
+// one made for it, tmpfs's 1777), an explicit mode wins; compared with
+// Debian's runc, which does the same.
+func TestTmpfsModeLikeRunc(t *testing.T) { forRunners(t, testTmpfsModeLikeRunc) }
+
+func testTmpfsModeLikeRunc(t *testing.T, e *env) {
+	run := func(e *env, id string) string {
+		t.Helper()
+		b := e.bundle([]string{"stat", "-c", "%a", "/covered", "/fresh", "/explicit"}, func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts,
+				specs.Mount{Destination: "/covered", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}},
+				specs.Mount{Destination: "/fresh", Type: "tmpfs", Source: "tmpfs"},
+				specs.Mount{Destination: "/explicit", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
+		})
+		if err := os.Mkdir(filepath.Join(b, "rootfs", "covered"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(b, "rootfs", "covered"), 0o710)
+		return strings.Join(lines(e.must("run", "--bundle", b, id)), " ")
+	}
+	want := "710 1777 1777"
+	if got := run(e, "tmpfsmode"); got != want {
+		t.Errorf("tmpfs modes %q, want %q", got, want)
+	}
+	if r := e.runc(t); r != nil {
+		if got := run(r, "tmpfsmode"); got != want {
+			t.Errorf("runc gives tmpfs modes %q; the test expects %q", got, want)
+		}
+	}
+}
