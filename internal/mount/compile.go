@@ -818,8 +818,12 @@ func (k *compiler) finish() {
 			return &Error{Step: "masking", Destination: "/dev/null", Field: "linux.maskedPaths",
 				Err: reasonf(errno, "/dev/null in the container is not the null device (char 1:3)")}
 		}, null)
+		seen := map[string]bool{}
 		for i, mp := range c.MaskedPaths {
-			p.Mask(fixed(&Error{Step: "masking", Destination: mp, Field: fmt.Sprintf("linux.maskedPaths[%d]", i)}), cleanDest(mp), null)
+			if dest := cleanDest(mp); !seen[dest] { // a path listed twice is masked once
+				seen[dest] = true
+				p.Mask(fixed(&Error{Step: "masking", Destination: mp, Field: fmt.Sprintf("linux.maskedPaths[%d]", i)}), dest, null)
+			}
 		}
 		k.close(null)
 	}

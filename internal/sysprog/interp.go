@@ -309,19 +309,30 @@ func (p *Program) mask(path, null uintptr) syscall.Errno {
 	e = p.statFD(fd)
 	var m uintptr
 	if e == 0 && p.scratch.stx.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		var fc uintptr
-		fc, _, e = syscall.RawSyscall(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(&p.scratch.tmpfs[0])), unix.FSOPEN_CLOEXEC, 0)
+		// One read-only tmpfs for every masked directory, as runc: the
+		// first makes it, each gets a clone of it.
+		if p.scratch.maskDir == 0 {
+			var fc, t uintptr
+			fc, _, e = syscall.RawSyscall(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(&p.scratch.tmpfs[0])), unix.FSOPEN_CLOEXEC, 0)
+			if e == 0 {
+				_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_SET_STRING,
+					uintptr(unsafe.Pointer(&p.scratch.modeK[0])), uintptr(unsafe.Pointer(&p.scratch.modeV[0])), 0, 0)
+				if e == 0 {
+					_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0)
+				}
+				if e == 0 {
+					t, _, e = syscall.RawSyscall(unix.SYS_FSMOUNT, fc, unix.FSMOUNT_CLOEXEC,
+						unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+				}
+				syscall.RawSyscall(syscall.SYS_CLOSE, fc, 0, 0)
+			}
+			if e == 0 {
+				p.scratch.maskDir = t + 1
+			}
+		}
 		if e == 0 {
-			_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_SET_STRING,
-				uintptr(unsafe.Pointer(&p.scratch.modeK[0])), uintptr(unsafe.Pointer(&p.scratch.modeV[0])), 0, 0)
-			if e == 0 {
-				_, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fc, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0)
-			}
-			if e == 0 {
-				m, _, e = syscall.RawSyscall(unix.SYS_FSMOUNT, fc, unix.FSMOUNT_CLOEXEC,
-					unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-			}
-			syscall.RawSyscall(syscall.SYS_CLOSE, fc, 0, 0)
+			m, _, e = syscall.RawSyscall(unix.SYS_OPEN_TREE, p.scratch.maskDir-1, uintptr(unsafe.Pointer(&p.scratch.empty[0])),
+				unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 		}
 	} else if e == 0 {
 		m, _, e = syscall.RawSyscall(unix.SYS_OPEN_TREE, null, uintptr(unsafe.Pointer(&p.scratch.empty[0])),

@@ -127,7 +127,10 @@ type scratch struct {
 	modeK  [5]byte
 	modeV  [4]byte
 	stx    unix.Statx_t
-	stack  []byte // the raw child's stack
+	// maskDir is the read-only tmpfs every masked directory gets a clone
+	// of (its fd + 1; 0 before the first).
+	maskDir uintptr
+	stack   []byte // the raw child's stack
 	// forkFD is where the kernel stores a pidfd of the process an op
 	// spawned or forked (CLONE_PIDFD); spawn is the spawn ops' scratch;
 	// pidMsg sends the pidfd to the parent (SCM_RIGHTS): a pid would mean

@@ -194,3 +194,29 @@ func testTmpfsModeLikeRunc(t *testing.T, e *env) {
 		}
 	}
 }
+
+// linux.maskedPaths as runc 1.5 masks them: a path listed twice is masked
+// once, and every masked directory is a clone of one read-only tmpfs (one
+// device number), files get /dev/null.
+func TestMaskedPathsOnce(t *testing.T) { forRunners(t, testMaskedPathsOnce) }
+
+func testMaskedPathsOnce(t *testing.T, e *env) {
+	out := e.mustSh("masked", "cat /proc/self/mountinfo", func(s *specs.Spec) {
+		s.Linux.MaskedPaths = []string{"/proc/acpi", "/sys/firmware", "/proc/acpi/", "/proc/timer_list", "/proc/timer_list"}
+	})
+	devs := map[string][]string{}
+	for _, l := range lines(out) {
+		f := strings.Fields(l)
+		if len(f) > 4 {
+			devs[f[4]] = append(devs[f[4]], f[2])
+		}
+	}
+	for _, p := range []string{"/proc/acpi", "/sys/firmware", "/proc/timer_list"} {
+		if len(devs[p]) != 1 {
+			t.Errorf("%s is mounted %d times, want once: %v", p, len(devs[p]), devs[p])
+		}
+	}
+	if a, f := devs["/proc/acpi"], devs["/sys/firmware"]; len(a) == 1 && len(f) == 1 && a[0] != f[0] {
+		t.Errorf("the masked directories are two tmpfs (%s, %s), want clones of one", a[0], f[0])
+	}
+}
