@@ -13,6 +13,7 @@ func addCreateFlags(cmd *cobra.Command, o *runtime.CreateOptions) {
 	f.StringVarP(&o.Bundle, "bundle", "b", ".", "path to the root of the bundle directory")
 	f.StringVar(&o.PidFile, "pid-file", "", "specify the file to write the process id to")
 	f.StringVar(&o.ConsoleSocket, "console-socket", "", "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal")
+	f.StringVar(&o.PidfdSocket, "pidfd-socket", "", "path to an AF_UNIX socket which will receive a file descriptor referencing the init process")
 	f.BoolVar(&o.NoPivot, "no-pivot", false, "do not use pivot root to jail process inside rootfs")
 	f.IntVar(&o.PreserveFDs, "preserve-fds", 0, "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)")
 	f.Bool("no-new-keyring", false, "accepted for runc compatibility (hako creates no session keyring)")

@@ -70,6 +70,7 @@ containerd does.`,
 	fl := cmd.Flags()
 	fl.SetInterspersed(false)
 	fl.StringVar(&f.o.ConsoleSocket, "console-socket", "", "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal")
+	fl.StringVar(&f.o.PidfdSocket, "pidfd-socket", "", "path to an AF_UNIX socket which will receive a file descriptor referencing the exec'd process")
 	fl.StringVar(&f.cwd, "cwd", "", "current working directory in the container")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set environment variables (KEY=VALUE)")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY")

@@ -27,7 +27,10 @@ type CreateOptions struct {
 	Bundle        string
 	PidFile       string
 	ConsoleSocket string
-	NoPivot       bool
+	// PidfdSocket receives a pidfd of the container's process (runc's
+	// --pidfd-socket).
+	PidfdSocket string
+	NoPivot     bool
 	PreserveFDs   int
 	// KeepConsole asks Create to hand back the pty master (foreground run)
 	// instead of sending it to ConsoleSocket.
@@ -253,6 +256,11 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 		in.Console.Close()
 		in.Console = nil
 	}
+	if o.PidfdSocket != "" {
+		if err := sendPidfd(o.PidfdSocket, in.Pid); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.Store.Save(sc); err != nil {
 		return nil, err
 	}
@@ -378,6 +386,28 @@ func sendConsole(path string, master *os.File) error {
 	name := []byte(master.Name())
 	if err := unix.Sendmsg(fd, name, unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
 		return fmt.Errorf("--console-socket %s: sending the terminal: %w", path, err)
+	}
+	return nil
+}
+
+// sendPidfd passes a pidfd of process pid to the --pidfd-socket listener
+// with SCM_RIGHTS (the message's bytes name it "pidfd"), as runc does.
+func sendPidfd(path string, pid int) error {
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("--pidfd-socket %s: pidfd_open(%d): %w", path, pid, err)
+	}
+	defer unix.Close(pfd)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("--pidfd-socket %s: connect: %w — hint: the socket must be listening", path, err)
+	}
+	if err := unix.Sendmsg(fd, []byte("pidfd"), unix.UnixRights(pfd), nil, 0); err != nil {
+		return fmt.Errorf("--pidfd-socket %s: sending the pidfd: %w", path, err)
 	}
 	return nil
 }

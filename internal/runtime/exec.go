@@ -15,6 +15,7 @@ type ExecOptions struct {
 	Detach        bool
 	PidFile       string
 	ConsoleSocket string
+	PidfdSocket   string // receives a pidfd of the process (runc's --pidfd-socket)
 	PreserveFDs   int
 	IgnorePaused  bool
 }
@@ -110,6 +111,13 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, in.Pid); err != nil {
+			in.Kill()
+			in.Wait()
+			return -1, err
+		}
+	}
+	if o.PidfdSocket != "" {
+		if err := sendPidfd(o.PidfdSocket, in.Pid); err != nil {
 			in.Kill()
 			in.Wait()
 			return -1, err

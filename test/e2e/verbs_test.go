@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	runc "github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // pause, resume, ps, events --stats and update, driven by go-runc exactly
@@ -162,4 +164,76 @@ func testVerbEdgesLikeRunc(t *testing.T, e *env) {
 	if _, err := os.Stat(missing); err == nil {
 		t.Errorf("list made the missing --root %s", missing)
 	}
+}
+
+// --pidfd-socket (runc 1.2+) on create and exec: the listener gets a pidfd
+// of the container's process, and of the exec'd one (its pid as
+// --pid-file writes it), which can signal it.
+func TestPidfdSocket(t *testing.T) { forRunners(t, testPidfdSocket) }
+
+func testPidfdSocket(t *testing.T, e *env) {
+	sock := filepath.Join(t.TempDir(), "pidfd.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan int, 2)
+	go func() {
+		for {
+			c, err := l.AcceptUnix()
+			if err != nil {
+				close(got)
+				return
+			}
+			buf, oob := make([]byte, 64), make([]byte, unix.CmsgSpace(4))
+			_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+			c.Close()
+			fd := -1
+			if msgs, _ := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
+				if fds, _ := unix.ParseUnixRights(&msgs[0]); len(fds) == 1 {
+					fd = fds[0]
+				}
+			}
+			got <- fd
+		}
+	}()
+	pidOf := func(fd int) int {
+		b, _ := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(fd))
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				return n
+			}
+		}
+		return -1
+	}
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("create", "--pidfd-socket", sock, "--bundle", b, "pidfd")
+	pid := e.state("pidfd").Pid
+	defer e.deleteAndReap("pidfd", pid)
+	fd := <-got
+	if fd < 0 || pidOf(fd) != pid {
+		t.Fatalf("create sent fd %d of pid %d, want a pidfd of the init %d", fd, pidOf(fd), pid)
+	}
+	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
+		t.Errorf("the pidfd cannot signal: %v", err)
+	}
+	unix.Close(fd)
+	e.must("start", "pidfd")
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	e.must("exec", "-d", "--pidfd-socket", sock, "--pid-file", pidFile, "pidfd", "sleep", "1000")
+	fd = <-got
+	b2, _ := os.ReadFile(pidFile)
+	execPid, _ := strconv.Atoi(strings.TrimSpace(string(b2)))
+	if fd < 0 || pidOf(fd) != execPid || execPid == pid {
+		t.Errorf("exec sent fd %d of pid %d, want a pidfd of the exec'd process %d", fd, pidOf(fd), execPid)
+	}
+	// The exec'd process is ours to reap (we are the subreaper), as a
+	// shim's would be: the init's exit waits for it.
+	if fd >= 0 {
+		unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		unix.Close(fd)
+	}
+	waitReap(t, execPid)
 }
