@@ -31,7 +31,7 @@ type CreateOptions struct {
 	// --pidfd-socket).
 	PidfdSocket string
 	NoPivot     bool
-	PreserveFDs   int
+	PreserveFDs int
 	// KeepConsole asks Create to hand back the pty master (foreground run)
 	// instead of sending it to ConsoleSocket.
 	KeepConsole bool
