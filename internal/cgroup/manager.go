@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,7 +123,9 @@ func (f *fsManager) Apply(pid int) (retErr error) {
 }
 
 func (f *fsManager) ignoreRootless(err error) error {
-	if errors.Is(err, cgroups.ErrRootless) {
+	// An unprivileged user without a delegated cgroup runs without one,
+	// as runc does: the directories it may not make are absent.
+	if errors.Is(err, cgroups.ErrRootless) || f.cg.Rootless && (errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist)) {
 		slog.Debug("rootless container: no access to some cgroups, running without them", "cgroup", f.where())
 		return nil
 	}

@@ -474,10 +474,20 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	}
 	pl.enterNamespaces()
 	if ns.newUser {
-		// The parent writes the id maps once the namespace exists.
+		// The parent writes the id maps once the namespace exists. An
+		// unprivileged parent may open the runner's /proc/PID/uid_map
+		// only while the runner is dumpable (its /proc files are root's
+		// otherwise): for that moment only, as runc does.
 		pl.userSync = true
+		rootless := os.Geteuid() != 0
+		if rootless {
+			p.Call(stepFail("prctl(PR_SET_DUMPABLE, 1)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_DUMPABLE), sysprog.Imm(1), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+		}
 		p.Signal('U')
 		p.Wait(stepFail("waiting for the user namespace's id maps", ""))
+		if rootless {
+			p.Call(stepFail("prctl(PR_SET_DUMPABLE, 0)", ""), unix.SYS_PRCTL, sysprog.Imm(unix.PR_SET_DUMPABLE), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0), sysprog.Imm(0))
+		}
 		pl.becomeRoot("the container's user namespace")
 	}
 	if ns.newTime {

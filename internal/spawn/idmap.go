@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -91,10 +93,20 @@ func userNS(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
 }
 
 // writeIDMaps writes the uid and gid maps of the user namespace of pid
-// (field names the configuration they came from). gid_map needs setgroups
-// allowed only for an unprivileged writer; hako as root leaves
-// /proc/PID/setgroups as it is.
+// (field names the configuration they came from). As root it writes them
+// itself and leaves /proc/PID/setgroups as it is. An unprivileged user may
+// write only its own uid and gid, once each, with setgroups denied first;
+// other mappings go through newuidmap and newgidmap, which allow what
+// /etc/subuid and /etc/subgid grant the user.
 func writeIDMaps(pid int, uid, gid []specs.LinuxIDMapping, field string) error {
+	if os.Geteuid() != 0 && !(selfMap(uid, os.Geteuid()) && selfMap(gid, os.Getegid())) {
+		return newIDMaps(pid, uid, gid, field)
+	}
+	if os.Geteuid() != 0 {
+		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/setgroups", []byte("deny"), 0); err != nil {
+			return &Error{Step: "writing a user namespace's id maps", Err: fmt.Errorf("denying setgroups (needed to write gid_map unprivileged): %w", err)}
+		}
+	}
 	for _, m := range []struct {
 		file, field string
 		maps        []specs.LinuxIDMapping
@@ -105,6 +117,34 @@ func writeIDMaps(pid int, uid, gid []specs.LinuxIDMapping, field string) error {
 		}
 		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/"+m.file, b, 0); err != nil {
 			return &Error{Step: "writing a user namespace's id maps", Err: fmt.Errorf("%sMappings: %w", m.field, err)}
+		}
+	}
+	return nil
+}
+
+// selfMap reports whether m maps one id to id itself, the one mapping an
+// unprivileged user may write.
+func selfMap(m []specs.LinuxIDMapping, id int) bool {
+	return len(m) == 1 && m[0].Size == 1 && int(m[0].HostID) == id
+}
+
+// newIDMaps writes the maps through the setuid helpers newuidmap and
+// newgidmap (package uidmap).
+func newIDMaps(pid int, uid, gid []specs.LinuxIDMapping, field string) error {
+	for _, m := range []struct {
+		helper, field string
+		maps          []specs.LinuxIDMapping
+	}{{"newuidmap", field + "uidMappings", uid}, {"newgidmap", field + "gidMappings", gid}} {
+		path, err := exec.LookPath(m.helper)
+		if err != nil {
+			return &Error{Step: "writing a user namespace's id maps", Err: fmt.Errorf("%s: an unprivileged user may map only its own id; other mappings need %s (Debian: apt install uidmap) and ranges in /etc/sub%sid — hint: map only your own id, as `hako spec --rootless` does", m.field, m.helper, m.helper[3:4])}
+		}
+		args := []string{strconv.Itoa(pid)}
+		for _, x := range m.maps {
+			args = append(args, strconv.FormatUint(uint64(x.ContainerID), 10), strconv.FormatUint(uint64(x.HostID), 10), strconv.FormatUint(uint64(x.Size), 10))
+		}
+		if out, err := exec.Command(path, args...).CombinedOutput(); err != nil {
+			return &Error{Step: "writing a user namespace's id maps", Err: fmt.Errorf("%s: %s %s: %v: %s — hint: /etc/sub%sid must grant the ranges to this user", m.field, m.helper, strings.Join(args, " "), err, strings.TrimSpace(string(out)), m.helper[3:4])}
 		}
 	}
 	return nil

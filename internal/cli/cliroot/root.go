@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -59,6 +60,13 @@ func NewRoot(use, short, long string) *cobra.Command {
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// An unprivileged user's containers live under its
+			// $XDG_RUNTIME_DIR unless --root says otherwise, as runc's.
+			if rf := cmd.Root().PersistentFlags().Lookup("root"); rf != nil && !rf.Changed && os.Geteuid() != 0 {
+				if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+					Global.Root = filepath.Join(xdg, "hako")
+				}
+			}
 			f, err := logging.ParseFormat(Global.LogFormat)
 			if err != nil {
 				return err

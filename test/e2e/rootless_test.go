@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hako-dev/hako/internal/testutil"
+)
+
+// nobody is the unprivileged user the rootless tests run as.
+const nobody = 65534
+
+// asNobody runs bin as nobody in dir with $XDG_RUNTIME_DIR set (and no
+// --root: the default must be there), returning stdout, stderr and the
+// exit code.
+func asNobody(t *testing.T, bin, dir, xdg, runner string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR=" + xdg, "HAKO_INIT=" + runner, "HOME=/nonexistent"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	// Files, not pipes: a detached container keeps its stdio.
+	so, se := tempFile(t), tempFile(t)
+	cmd.Stdout, cmd.Stderr = so, se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", bin, args, err)
+	}
+	return readAll(so), readAll(se), code
+}
+
+// openCopy copies file src to a new file of mode perm in dir, readable by
+// nobody.
+func openCopy(t *testing.T, src, dir string, perm os.FileMode) string {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dst := filepath.Join(dir, filepath.Base(src))
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// A `hako spec --rootless` bundle runs for an unprivileged user (nobody):
+// its own uid mapped to root, state under $XDG_RUNTIME_DIR/hako, no
+// cgroup it may not make, `exec` into it, and nothing left after delete.
+// The same bundle runs under Debian's runc as nobody, and prints the same.
+func TestRootlessAsNobody(t *testing.T) { forRunners(t, testRootlessAsNobody) }
+
+func testRootlessAsNobody(t *testing.T, e *env) {
+	top := t.TempDir()
+	os.Chmod(top, 0o755)
+	os.Chmod(filepath.Dir(top), 0o755) // the test's temporary directories' parent
+	bin := openCopy(t, e.bin, top, 0o755)
+	if helper := filepath.Join(filepath.Dir(e.bin), "hako-seccomp"); fileExists(helper) {
+		openCopy(t, helper, top, 0o755)
+	}
+	bundle := filepath.Join(top, "bundle")
+	xdg := filepath.Join(top, "xdg")
+	for _, d := range []string{bundle, xdg} {
+		os.Mkdir(d, 0o700)
+		os.Chown(d, nobody, nobody)
+	}
+	if err := os.Rename(testutil.BusyboxRootfs(t), filepath.Join(bundle, "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+	filepath.Walk(filepath.Join(bundle, "rootfs"), func(p string, _ os.FileInfo, _ error) error {
+		return os.Lchown(p, nobody, nobody)
+	})
+	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "spec", "--rootless"); code != 0 {
+		t.Fatalf("spec --rootless as nobody: %s", se)
+	}
+	cfg := filepath.Join(bundle, "config.json")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Linux.UIDMappings) != 1 || s.Linux.UIDMappings[0].HostID != nobody {
+		t.Fatalf("spec --rootless as nobody maps %+v, want nobody's own uid", s.Linux.UIDMappings)
+	}
+	s.Process.Terminal = false
+	s.Process.Args = []string{"sh", "-c", "id -u; id -g; cat /proc/self/uid_map | tr -s ' '; hostname"}
+	b, _ = json.Marshal(&s)
+	os.WriteFile(cfg, b, 0o644)
+
+	want := "0\n0\n 0 65534 1\n" + s.Hostname + "\n"
+	out, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "rl")
+	if code != 0 || out != want {
+		t.Fatalf("run as nobody: exit %d, %q (stderr %s), want %q", code, out, se, want)
+	}
+	if runc, err := exec.LookPath("runc"); err == nil {
+		out, se, code := asNobody(t, runc, bundle, xdg, "", "--root", filepath.Join(xdg, "runc"), "run", "rl-runc")
+		if code != 0 || out != want {
+			t.Errorf("runc as nobody: exit %d, %q (stderr %s); hako printed %q", code, out, se, want)
+		}
+	}
+	s.Process.Args = []string{"sleep", "1000"}
+	b, _ = json.Marshal(&s)
+	os.WriteFile(cfg, b, 0o644)
+	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "-d", "rld"); code != 0 {
+		t.Fatalf("run -d as nobody: %s", se)
+	}
+	var st ociState
+	stOut, _, _ := asNobody(t, bin, bundle, xdg, e.runner, "state", "rld")
+	json.Unmarshal([]byte(stOut), &st)
+	defer reap(st.Pid)
+	if _, err := os.Stat(filepath.Join(xdg, "hako", "rld", "state.json")); err != nil {
+		t.Errorf("the state is not under $XDG_RUNTIME_DIR/hako: %v", err)
+	}
+	if out, se, code := asNobody(t, bin, bundle, xdg, e.runner, "exec", "rld", "id", "-u"); code != 0 || strings.TrimSpace(out) != "0" {
+		t.Errorf("exec as nobody: exit %d, %q, %s", code, out, se)
+	}
+	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "delete", "--force", "rld"); code != 0 {
+		t.Errorf("delete --force as nobody: %s", se)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(xdg, "hako")); len(ents) != 0 {
+		t.Errorf("left in $XDG_RUNTIME_DIR/hako: %v", ents)
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
