@@ -27,6 +27,9 @@ type execFlags struct {
 	additionalGids []int64
 	noNewPrivs     bool
 	caps           []string
+	apparmor       string
+	label          string
+	cgroup         string
 }
 
 func newExecCmd() *cobra.Command {
@@ -83,9 +86,9 @@ containerd does.`,
 	fl.StringArrayVarP(&f.caps, "cap", "c", nil, "add a capability to the bounding set for the process")
 	fl.IntVar(&f.o.PreserveFDs, "preserve-fds", 0, "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)")
 	fl.BoolVar(&f.o.IgnorePaused, "ignore-paused", false, "allow exec in a paused container")
-	fl.String("process-label", "", "set the asm process label for the process commonly used with selinux (accepted, not applied)")
-	fl.String("apparmor", "", "set the apparmor profile for the process (accepted, not applied)")
-	fl.String("cgroup", "", "run the process in a (sub)cgroup (accepted; the container's cgroup is used)")
+	fl.StringVar(&f.label, "process-label", "", "set the asm process label for the process commonly used with selinux (hako applies none: refused where the host has SELinux, ignored with a warning elsewhere)")
+	fl.StringVar(&f.apparmor, "apparmor", "", "set the apparmor profile for the process (hako applies none: refused where the host has AppArmor, ignored with a warning elsewhere)")
+	fl.StringVar(&f.cgroup, "cgroup", "", "run the process in a (sub)cgroup (refused: not supported yet)")
 	return cmd
 }
 
@@ -104,11 +107,20 @@ func (f *execFlags) process(rt *runtime.Runtime, id string, args []string, cmd *
 		}
 		return p, nil
 	}
+	if f.cgroup != "" {
+		return nil, fmt.Errorf("--cgroup %q: hako does not place an exec'd process in a sub-cgroup yet; it runs in the container's cgroup — hint: leave --cgroup out", f.cgroup)
+	}
 	p, err := rt.DefaultProcess(id)
 	if err != nil {
 		return nil, err
 	}
 	p.Args = args
+	if f.apparmor != "" {
+		p.ApparmorProfile = f.apparmor // checked where the process is compiled
+	}
+	if f.label != "" {
+		p.SelinuxLabel = f.label
+	}
 	if f.cwd != "" {
 		p.Cwd = f.cwd
 	}

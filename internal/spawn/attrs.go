@@ -3,6 +3,8 @@ package spawn
 import (
 	"encoding/binary"
 	"fmt"
+	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +30,9 @@ import (
 // fork, and SCHED_FLAG_RESET_ON_FORK would be lost in the fork, so those
 // two are the trampoline's (trampolineSched).
 func compileAttrs(p *sysprog.Program, proc *specs.Process, l *specs.Linux, spawn bool) error {
+	if err := refuseLSM(proc, l); err != nil {
+		return err
+	}
 	if l != nil && l.Personality != nil {
 		per, err := personality(l.Personality)
 		if err != nil {
@@ -286,4 +291,38 @@ func nodeMask(list string) ([]uint64, error) {
 		}
 	}
 	return mask, nil
+}
+
+// refuseLSM handles the Linux security module fields, which hako does not
+// apply: where the host has the module, a container meant to be confined
+// by it is refused rather than run unconfined; where the host lacks it
+// nothing could confine the process, and the field is ignored with a
+// warning (docker and podman send none there; crun ignores it too).
+func refuseLSM(proc *specs.Process, l *specs.Linux) error {
+	apparmor := false
+	if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil && strings.TrimSpace(string(b)) == "Y" {
+		apparmor = true
+	}
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	selinux := err == nil
+	check := func(field, value string, present bool, module, hint string) error {
+		switch {
+		case value == "":
+			return nil
+		case present:
+			return fmt.Errorf("%s %q: this host has %s, and hako does not apply %s confinement; it will not run the process unconfined — hint: %s", field, value, module, module, hint)
+		}
+		slog.Warn(fmt.Sprintf("%s %q ignored: this host has no %s to confine the process with", field, value, module))
+		return nil
+	}
+	if err := check("process.apparmorProfile", proc.ApparmorProfile, apparmor, "AppArmor", "delete it (docker: --security-opt apparmor=unconfined), or use runc"); err != nil {
+		return err
+	}
+	if err := check("process.selinuxLabel", proc.SelinuxLabel, selinux, "SELinux", "delete it (podman: --security-opt label=disable), or use runc"); err != nil {
+		return err
+	}
+	if l != nil {
+		return check("linux.mountLabel", l.MountLabel, selinux, "SELinux", "delete it (podman: --security-opt label=disable), or use runc")
+	}
+	return nil
 }

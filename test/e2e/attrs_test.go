@@ -267,3 +267,29 @@ func TestIntelRdtAndFeatures(t *testing.T) {
 		t.Errorf("features: namespaces %v lack time", l.Namespaces)
 	}
 }
+
+// The LSM fields, which hako does not apply: on this host, which has
+// neither AppArmor nor SELinux, they are ignored with a warning naming the
+// field (where the host has the module they are refused; see
+// docs/security.md); exec --cgroup, not supported, is refused by name.
+func TestLSMFields(t *testing.T) {
+	e := newEnv(t)
+	if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil && strings.TrimSpace(string(b)) == "Y" {
+		r := e.sh("aa", "true", func(s *specs.Spec) { s.Process.ApparmorProfile = "hako-test" })
+		if r.code == 0 || !strings.Contains(r.stderr, "process.apparmorProfile") {
+			t.Errorf("an AppArmor profile on an AppArmor host was not refused: %s", r)
+		}
+		return
+	}
+	r := e.sh("aa", "true", func(s *specs.Spec) { s.Process.ApparmorProfile = "hako-test" })
+	if r.code != 0 || !strings.Contains(r.stderr, "process.apparmorProfile") || !strings.Contains(r.stderr, "ignored") {
+		t.Errorf("an AppArmor profile on a host without AppArmor: %s, want success and a warning", r)
+	}
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "lsm")
+	pid := e.state("lsm").Pid
+	defer e.deleteAndReap("lsm", pid)
+	if r := e.run("exec", "--cgroup", "sub", "lsm", "true"); r.code == 0 || !strings.Contains(r.stderr, "--cgroup") {
+		t.Errorf("exec --cgroup: %s, want it refused by name", r)
+	}
+}
