@@ -42,6 +42,9 @@ type Manager interface {
 	State() State
 	// Exists reports whether the cgroup exists.
 	Exists() bool
+	// Occupied lists the processes already in the cgroup, in any of its
+	// hierarchies (v1: every controller's directory), before it is made.
+	Occupied() []int
 	// Path is the cgroup directory of a v1 controller (e.g. "memory"), or,
 	// with "", of the cgroup v2 hierarchy ("" if there is none).
 	Path(controller string) string
@@ -190,6 +193,22 @@ func (f *fsManager) Pids() ([]int, error) {
 		return nil, fmt.Errorf("listing the processes of %s: %w", f.where(), err)
 	}
 	return pids, nil
+}
+
+func (f *fsManager) Occupied() []int {
+	var out []int
+	seen := map[string]bool{}
+	for _, p := range f.m.GetPaths() {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if pids, err := cgroups.GetAllPids(p); err == nil {
+			out = append(out, pids...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (f *fsManager) Freeze() error {

@@ -183,13 +183,20 @@ func (r *Runtime) Create(o CreateOptions) (_ *Created, retErr error) {
 	}
 	defer fifo.Close()
 
-	cg, err = cgroup.New(cgroup.Config{
+	m, err := cgroup.New(cgroup.Config{
 		Path: s.Linux.CgroupsPath, ID: o.ID, Systemd: r.Systemd, Rootless: os.Geteuid() != 0,
 		Resources: s.Linux.Resources, Devices: s.Linux.Devices,
 	})
 	if err != nil {
 		return nil, err
 	}
+	// A cgroup that holds processes already is someone else's: the
+	// container's limits, freezing and kill --all would reach them (runc
+	// 1.2+ refuses it too). It is left as it was.
+	if pids := m.Occupied(); len(pids) > 0 {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: the cgroup is not empty: %d process(es) in it already (pid %d first) — hint: give the container a cgroup of its own, or stop those processes", s.Linux.CgroupsPath, len(pids), pids[0])
+	}
+	cg = m
 	extra, err := preservedFiles(listen + o.PreserveFDs)
 	if err != nil {
 		return nil, err

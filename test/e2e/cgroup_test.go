@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -173,4 +174,42 @@ func TestDeviceRulesInOrder(t *testing.T) {
 			t.Errorf("devices.list:\n%s\nwant c 10:229 rm, b 8:4 rw, then the defaults (c *:* m first)", list)
 		}
 	})
+}
+
+// create refuses a cgroup that holds processes already (runc 1.2+ does):
+// the cgroup and its process are left as they were, nothing else is made.
+func TestCreateRefusesBusyCgroup(t *testing.T) { forRunners(t, testCreateRefusesBusyCgroup) }
+
+func testCreateRefusesBusyCgroup(t *testing.T, e *env) {
+	ctrl := "/sys/fs/cgroup/pids"
+	if _, err := os.Stat(filepath.Join(ctrl, "cgroup.procs")); err != nil {
+		ctrl = "/sys/fs/cgroup" // cgroup v2
+	}
+	name := "hako-e2e-busy-" + e.runner + strconv.Itoa(os.Getpid())
+	dir := filepath.Join(ctrl, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := exec.Command("sleep", "1000")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sleeper.Process.Kill()
+		sleeper.Wait()
+		os.Remove(dir)
+	}()
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(sleeper.Process.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := e.sh("busycg", "true", func(s *specs.Spec) { s.Linux.CgroupsPath = "/" + name })
+	if r.code == 0 || !strings.Contains(r.stderr, "linux.cgroupsPath") || !strings.Contains(r.stderr, "not empty") {
+		t.Errorf("a busy cgroup: %s, want it refused by name", r)
+	}
+	if got := readTrim(t, filepath.Join(dir, "cgroup.procs")); got != strconv.Itoa(sleeper.Process.Pid) {
+		t.Errorf("the busy cgroup now holds %q, want only the process it had", got)
+	}
+	if ents, _ := os.ReadDir(e.root); len(ents) != 0 {
+		t.Errorf("left in --root: %v", ents)
+	}
 }
