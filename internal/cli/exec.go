@@ -159,6 +159,7 @@ func (f *execFlags) process(rt *runtime.Runtime, id string, args []string, cmd *
 		if p.Capabilities == nil {
 			p.Capabilities = &specs.LinuxCapabilities{}
 		}
+		ambient := len(p.Capabilities.Ambient) > 0
 		for _, c := range f.caps {
 			c = strings.ToUpper(c)
 			if !strings.HasPrefix(c, "CAP_") {
@@ -167,6 +168,12 @@ func (f *execFlags) process(rt *runtime.Runtime, id string, args []string, cmd *
 			p.Capabilities.Bounding = append(p.Capabilities.Bounding, c)
 			p.Capabilities.Effective = append(p.Capabilities.Effective, c)
 			p.Capabilities.Permitted = append(p.Capabilities.Permitted, c)
+			if ambient {
+				// As runc 1.2+: where the process keeps capabilities
+				// across execve (a non-root user), the added one too.
+				p.Capabilities.Inheritable = append(p.Capabilities.Inheritable, c)
+				p.Capabilities.Ambient = append(p.Capabilities.Ambient, c)
+			}
 		}
 	}
 	return p, nil

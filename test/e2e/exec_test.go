@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // TestExec runs through both ways hako starts an exec'd process: the
@@ -116,5 +117,29 @@ func testExecForwardsSignals(t *testing.T, e *env) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {
 		t.Fatalf("want exit 42 from the trapped TERM, got %v", err)
+	}
+}
+
+// exec --cap adds the capability to the bounding, effective and permitted
+// sets and, where the config gives the process ambient capabilities, to
+// the inheritable and ambient ones too (runc 1.2+): a non-root user keeps
+// it across execve.
+func TestExecCapAmbient(t *testing.T) { forRunners(t, testExecCapAmbient) }
+
+func testExecCapAmbient(t *testing.T, e *env) {
+	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+		c := []string{"CAP_NET_BIND_SERVICE"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: c, Effective: c, Permitted: c, Inheritable: c, Ambient: c}
+	})
+	e.must("run", "-d", "--bundle", b, "capamb")
+	pid := e.state("capamb").Pid
+	defer e.deleteAndReap("capamb", pid)
+	out := e.must("exec", "-u", "1000", "--cap", "CAP_CHOWN", "capamb", "cat", "/proc/self/status")
+	amb, err := strconv.ParseUint(statusField(out, "CapAmb"), 16, 64)
+	if err != nil {
+		t.Fatalf("CapAmb in %q: %v", out, err)
+	}
+	if want := uint64(1<<unix.CAP_CHOWN | 1<<unix.CAP_NET_BIND_SERVICE); amb != want {
+		t.Errorf("CapAmb %#x, want %#x (CAP_CHOWN added to the configured CAP_NET_BIND_SERVICE)", amb, want)
 	}
 }
