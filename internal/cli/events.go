@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,26 @@ func newEventsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var mu sync.Mutex
 			enc := json.NewEncoder(cmd.OutOrStdout())
+			emit := func(e event) error {
+				mu.Lock()
+				defer mu.Unlock()
+				return enc.Encode(e)
+			}
+			if !stats {
+				// OOM kills as they happen, between the stats.
+				if n, err := rt.NotifyOOM(args[0]); err == nil {
+					done := make(chan struct{})
+					go func() {
+						defer close(done)
+						for n.Wait() {
+							emit(event{Type: "oom", ID: args[0]})
+						}
+					}()
+					defer func() { n.Stop(); <-done; n.Release() }()
+				}
+			}
 			for {
 				s, err := rt.Stats(args[0])
 				if err != nil {
@@ -41,7 +61,7 @@ func newEventsCmd() *cobra.Command {
 					}
 					return nil // the container went away: the stream ends
 				}
-				if err := enc.Encode(event{Type: "stats", ID: args[0], Data: s}); err != nil {
+				if err := emit(event{Type: "stats", ID: args[0], Data: s}); err != nil {
 					return err
 				}
 				if stats {

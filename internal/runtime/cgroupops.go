@@ -85,6 +85,19 @@ func (r *Runtime) Pids(id string) ([]int, error) {
 	return pids, nil
 }
 
+// NotifyOOM watches the container's memory cgroup for OOM kills.
+func (r *Runtime) NotifyOOM(id string) (*cgroup.OOMNotifier, error) {
+	_, cg, err := r.withCgroup(id, "watch OOM kills of")
+	if err != nil {
+		return nil, err
+	}
+	n, err := cgroup.NotifyOOM(cg)
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", id, err)
+	}
+	return n, nil
+}
+
 // Stats returns the container's cgroup statistics.
 func (r *Runtime) Stats(id string) (*cgroup.Stats, error) {
 	_, cg, err := r.withCgroup(id, "read statistics of")

@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	runc "github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -236,4 +238,57 @@ func testPidfdSocket(t *testing.T, e *env) {
 		unix.Close(fd)
 	}
 	waitReap(t, execPid)
+}
+
+// `events` reports an OOM kill in the container's cgroup as runc does
+// ({"type":"oom","id":ID}), between its stats.
+func TestEventsOOM(t *testing.T) { forRunners(t, testEventsOOM) }
+
+func testEventsOOM(t *testing.T, e *env) {
+	limit := int64(32 << 20)
+	b := e.bundle([]string{"sleep", "1000"}, func(s *specs.Spec) {
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit, Swap: &limit}
+	})
+	e.must("run", "-d", "--bundle", b, "oom")
+	pid := e.state("oom").Pid
+	defer e.deleteAndReap("oom", pid)
+	ev := e.command("events", "--interval", "100ms", "oom")
+	out, err := ev.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ev.Process.Kill(); ev.Wait() }()
+	dec := json.NewDecoder(out)
+	var first struct{ Type string }
+	if err := dec.Decode(&first); err != nil || first.Type != "stats" {
+		t.Fatalf("first event %+v, %v; want stats (the OOM watch is armed before it)", first, err)
+	}
+	if r := e.run("exec", "oom", "sh", "-c", `x=$(head -c 300000000 /dev/zero | tr '\0' a); echo survived`); r.code == 0 {
+		t.Fatalf("the memory hog was not OOM-killed: %s", r)
+	}
+	got := make(chan string, 1)
+	go func() {
+		for {
+			var ev struct{ Type, ID string }
+			if err := dec.Decode(&ev); err != nil {
+				got <- "error: " + err.Error()
+				return
+			}
+			if ev.Type == "oom" {
+				got <- ev.ID
+				return
+			}
+		}
+	}()
+	select {
+	case id := <-got:
+		if id != "oom" {
+			t.Errorf("oom event for %q", id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("no oom event within 30 s of the OOM kill")
+	}
 }
