@@ -592,7 +592,15 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		p.Stage("waiting for start in Go (startContainer hooks)", stage.WaitStart, sysprog.Imm(fifoFD))
 	}
 	if len(hooks.StartContainer) > 0 {
-		hookStage(p, "startContainer", hooks.StartContainer, o.StateJSON)
+		// A startContainer hook without env of its own runs with the
+		// process's, as runc's do: it runs where the process will.
+		hs := slices.Clone(hooks.StartContainer)
+		for i := range hs {
+			if hs[i].Env == nil {
+				hs[i].Env = proc.Env
+			}
+		}
+		hookStage(p, "startContainer", hs, o.StateJSON)
 	}
 	if !goStart && fifoFD >= 0 {
 		// The trampoline opens the exec fifo through it, then closes it.

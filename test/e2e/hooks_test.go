@@ -166,3 +166,44 @@ func TestFailingPoststartPoststopHooksWarn(t *testing.T) {
 		}
 	})
 }
+
+// A startContainer hook without env of its own gets the process's
+// environment (HOME included); one with env gets that only. Compared with
+// Debian's runc.
+func TestStartContainerHookEnv(t *testing.T) { forRunners(t, testStartContainerHookEnv) }
+
+func testStartContainerHookEnv(t *testing.T, e *env) {
+	run := func(e *env, id string) (string, string) {
+		t.Helper()
+		b := e.bundle([]string{"true"}, func(s *specs.Spec) {
+			s.Root.Readonly = false
+			s.Process.Env = append(s.Process.Env, "ONE=two")
+			s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{
+				{Path: "/bin/sh", Args: []string{"sh", "-c", `echo "$ONE $HOME" > /inherited`}},
+				{Path: "/bin/sh", Args: []string{"sh", "-c", `echo "$ONE $HOME $MINE" > /own`}, Env: []string{"MINE=yes"}},
+			}}
+		})
+		os.MkdirAll(filepath.Join(b, "rootfs", "etc"), 0o755)
+		if err := os.WriteFile(filepath.Join(b, "rootfs", "etc", "passwd"), []byte("root:x:0:0:root:/home/r00t:/bin/sh\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.must("run", "--bundle", b, id)
+		read := func(name string) string {
+			out, err := os.ReadFile(filepath.Join(b, "rootfs", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		return read("inherited"), read("own")
+	}
+	inherited, own := run(e, "hookenv")
+	if inherited != "two /home/r00t" || own != "yes" {
+		t.Errorf("hook without env saw %q (want \"two /home/r00t\": the process's ONE and HOME), hook with env saw %q (want \"yes\")", inherited, own)
+	}
+	if r := e.runc(t); r != nil {
+		if ri, ro := run(r, "hookenv"); ri != inherited || ro != own {
+			t.Errorf("runc: %q and %q; hako: %q and %q", ri, ro, inherited, own)
+		}
+	}
+}
