@@ -342,7 +342,11 @@ func (k *compiler) mount(e *entry, cgroups []hierarchy) error {
 			return e.fail(err)
 		}
 		k.mkdirAll(fail, e.dest, !st.IsDir())
-		m = k.bind(fail, e.m.Source, e.o.recursive, e.o.flags, e.o.clear)
+		if fd, ok := k.c.BindFDs[e.index]; ok {
+			m = k.bindFD(fail, fd, e.o.flags, e.o.clear)
+		} else {
+			m = k.bind(fail, e.m.Source, e.o.recursive, e.o.flags, e.o.clear)
+		}
 		if ns, ok := k.c.IDMaps[e.index]; ok {
 			// On the detached clone, before it is attached: the
 			// kernel idmaps only a mount no one can see yet.
@@ -407,6 +411,17 @@ func (k *compiler) bind(fail sysprog.Fail, src string, recursive bool, set, clr 
 		flags |= unix.AT_RECURSIVE
 	}
 	m := k.p.Result(fail, unix.SYS_OPEN_TREE, sysprog.Imm(atFDCWD), k.p.Str(src), sysprog.Imm(flags))
+	if a := attrsOf(set, clr); a != nil {
+		k.setattr(fail, m, a, false)
+	}
+	return m
+}
+
+// bindFD is bind for a clone the parent made (fd): the program takes it
+// into a register of its own and sets the mount flags on it.
+func (k *compiler) bindFD(fail sysprog.Fail, fd int, set, clr uintptr) sysprog.Reg {
+	m := k.p.Result(fail, unix.SYS_FCNTL, sysprog.Imm(fd), sysprog.Imm(unix.F_DUPFD_CLOEXEC), sysprog.Imm(0))
+	k.p.Call(nil, unix.SYS_CLOSE, sysprog.Imm(fd))
 	if a := attrsOf(set, clr); a != nil {
 		k.setattr(fail, m, a, false)
 	}

@@ -24,7 +24,18 @@ type Config struct {
 	// IDMaps are, by index in Mounts, the fds (in the program's fd
 	// table) of user namespaces whose mappings idmapped mounts take.
 	IDMaps map[int]int
+	// BindFDs are, by index in Mounts, detached clones (open_tree) of
+	// bind sources the parent made, for a runner that may not reach the
+	// source itself (root of a user namespace): the program attaches
+	// them instead of cloning the source.
+	BindFDs map[int]int
 }
+
+// IsBind reports whether m is a bind mount.
+func IsBind(m specs.Mount) bool { return m.Type == "bind" || parseOptions(m.Options).bind }
+
+// Recursive reports whether m is a recursive bind (rbind).
+func Recursive(m specs.Mount) bool { return parseOptions(m.Options).recursive }
 
 // IDMapped reports whether m is an idmapped mount (mappings, or the idmap
 // or ridmap option).

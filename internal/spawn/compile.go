@@ -468,6 +468,19 @@ func compileCreate(o *Options) (_ *plan, err error) {
 	for _, fd := range idmaps {
 		keep = append(keep, fd)
 	}
+	var mc *mount.Config
+	var bindFDs map[int]int
+	if ns.mnt {
+		mc = mount.FromSpec(s, o.Rootfs, o.Bundle)
+		if ns.newUser || ns.joins(specs.UserNamespace) {
+			if bindFDs, err = pl.bindFDs(mc.Mounts); err != nil {
+				return nil, err
+			}
+			for _, fd := range bindFDs {
+				keep = append(keep, fd)
+			}
+		}
+	}
 	trampFD, err := pl.trampoline(sysprog.TrampolineOptions{Fifo: tfifo, Seccomp: sc, Silent: goStart && fifoFD >= 0}, len(o.ExtraFiles), keep...)
 	if err != nil {
 		return nil, err
@@ -530,8 +543,8 @@ func compileCreate(o *Options) (_ *plan, err error) {
 		},
 	}
 	if ns.mnt {
-		mc := mount.FromSpec(s, o.Rootfs, o.Bundle)
 		mc.NoPivot, mc.CgroupNS = o.NoPivot, ns.newCgroup
+		mc.BindFDs = bindFDs
 		mc.InUserNS = ns.newUser || ns.joins(specs.UserNamespace)
 		mc.OwnNetNS = ns.newUser && ns.newNet
 		mc.IDMaps = idmaps

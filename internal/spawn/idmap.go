@@ -149,3 +149,36 @@ func newIDMaps(pid int, uid, gid []specs.LinuxIDMapping, field string) error {
 	}
 	return nil
 }
+
+// bindFDs clones, in the parent, the source of every bind mount that is
+// not idmapped (open_tree, detached), for a runner in a user namespace:
+// its root may not reach a source below a directory only the host's root
+// may enter, as runc's mount sources are opened before the namespace is
+// entered.
+func (pl *plan) bindFDs(mounts []specs.Mount) (map[int]int, error) {
+	var out map[int]int
+	for i, m := range mounts {
+		if !mount.IsBind(m) || mount.IDMapped(m) || m.Source == "" {
+			continue
+		}
+		flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+		if mount.Recursive(m) {
+			flags |= unix.AT_RECURSIVE
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
+		if err != nil {
+			return nil, fmt.Errorf("mounts[%d]: cloning the bind source %q: %w", i, m.Source, err)
+		}
+		f := os.NewFile(uintptr(fd), "bind-source")
+		high, err := pl.fds.high(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = map[int]int{}
+		}
+		out[i] = high
+	}
+	return out, nil
+}

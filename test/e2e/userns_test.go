@@ -274,3 +274,31 @@ func TestUserNamespaceCapabilitiesBeyondTheRuntimes(t *testing.T) {
 		}
 	})
 }
+
+// In a user namespace, a bind source below a directory only the host's
+// root may enter (0700) still mounts: hako clones it before the runner
+// enters the namespace, as runc opens mount sources first. The files are
+// the host's (root's, unmapped: nobody inside), readable where their
+// modes allow.
+func TestUserNamespaceBindUnreachableSource(t *testing.T) {
+	forRunners(t, testUserNamespaceBindUnreachableSource)
+}
+
+func testUserNamespaceBindUnreachableSource(t *testing.T, e *env) {
+	private := t.TempDir()
+	data := filepath.Join(private, "data")
+	os.Mkdir(data, 0o755)
+	if err := os.WriteFile(filepath.Join(data, "f"), []byte("reached\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := e.bundle([]string{"cat", "/data/f"}, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro"}})
+	})
+	remap(t, b)
+	if err := os.Chmod(private, 0o700); err != nil { // root's only (remap opened the test's directories)
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(e.must("run", "--bundle", b, "unreach")); got != "reached" {
+		t.Errorf("cat /data/f: %q", got)
+	}
+}
