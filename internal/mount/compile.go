@@ -160,6 +160,12 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 	if m.Destination == "" {
 		return nil, e.fail(reasonf(unix.EINVAL, "the destination is empty"))
 	}
+	if t := topDir(e.dest); t != "/proc" && t != "/sys" {
+		// Symlinks the image has on the way are followed inside the
+		// rootfs now, so that a dangling one leads to a directory made
+		// there (as runc does); the ops still resolve it in the root.
+		e.dest = resolveInRoot(k.c.Rootfs, e.dest)
+	}
 	if e.dest == "/" {
 		return nil, e.fail(reasonf(unix.EINVAL, "a mount over the container's root is not allowed (set root.path instead)"))
 	}
@@ -233,6 +239,37 @@ func coveredMode(rootfs, dest string) (uint32, bool) {
 		return 0, false
 	}
 	return st.Mode & 0o7777, true
+}
+
+// resolveInRoot follows the symlinks of dest in the rootfs as if chrooted
+// there ("/" and ".." stop at the root), through components that do not
+// exist yet too; it gives up (returning what it has) after 255 links.
+func resolveInRoot(rootfs, dest string) string {
+	todo := strings.Split(strings.TrimPrefix(dest, "/"), "/")
+	cur := "/"
+	for links := 0; len(todo) > 0; {
+		name := todo[0]
+		todo = todo[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, name)
+		target, err := os.Readlink(rootfs + next)
+		if err != nil || links >= 255 {
+			cur = next // not a symlink, or not there yet
+			continue
+		}
+		links++
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	return cur
 }
 
 // attrFlags are the MS_* flags that are attributes of a mount (not of a

@@ -158,3 +158,26 @@ func errnoIn(err error) unix.Errno {
 	errors.As(err, &errno)
 	return errno
 }
+
+func TestResolveInRoot(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "real/dir"), 0o755)
+	for link, target := range map[string]string{
+		"dangling": "/nonexistent/target", "rel": "real/dir", "up": "../../../real", "loop": "loop", "chain": "/dangling/deeper",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for dest, want := range map[string]string{
+		"/dangling": "/nonexistent/target", "/rel/sub": "/real/dir/sub", "/up/dir": "/real/dir",
+		"/plain/new": "/plain/new", "/chain": "/nonexistent/target/deeper", "/real/../rel": "/real/dir",
+	} {
+		if got := resolveInRoot(root, dest); got != want {
+			t.Errorf("resolveInRoot(%q) = %q, want %q", dest, got, want)
+		}
+	}
+	if got := resolveInRoot(root, "/loop/x"); !strings.HasPrefix(got, "/loop") {
+		t.Errorf("a symlink loop resolves to %q; it must stop inside the root", got)
+	}
+}

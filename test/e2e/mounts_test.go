@@ -220,3 +220,40 @@ func testMaskedPathsOnce(t *testing.T, e *env) {
 		t.Errorf("the masked directories are two tmpfs (%s, %s), want clones of one", a[0], f[0])
 	}
 }
+
+// A bind destination reached through a dangling symlink of the image is
+// made inside the rootfs, where the symlink points as if chrooted, never on
+// the host (compared with Debian's runc, which does the same).
+func TestBindThroughDanglingSymlink(t *testing.T) { forRunners(t, testBindThroughDanglingSymlink) }
+
+func testBindThroughDanglingSymlink(t *testing.T, e *env) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "f"), []byte("through\n"), 0o644)
+	target := "/hako-e2e-dangling-" + e.runner + strconv.Itoa(os.Getpid())
+	run := func(e *env, id string) (string, string) {
+		t.Helper()
+		b := e.bundle([]string{"cat", "/link/f"}, func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/link", Type: "bind", Source: src, Options: []string{"rbind"}})
+		})
+		if err := os.Symlink(target+"/deeper", filepath.Join(b, "rootfs", "link")); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(e.must("run", "--bundle", b, id)), b
+	}
+	out, b := run(e, "dangling")
+	if out != "through" {
+		t.Errorf("cat /link/f: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(b, "rootfs", target, "deeper")); err != nil {
+		t.Errorf("the destination was not made inside the rootfs: %v", err)
+	}
+	if _, err := os.Lstat(target); err == nil {
+		os.RemoveAll(target)
+		t.Fatalf("%s was made on the host", target)
+	}
+	if r := e.runc(t); r != nil {
+		if out, _ := run(r, "dangling"); out != "through" {
+			t.Errorf("runc: cat /link/f: %q", out)
+		}
+	}
+}
