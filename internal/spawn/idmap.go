@@ -154,7 +154,9 @@ func newIDMaps(pid int, uid, gid []specs.LinuxIDMapping, field string) error {
 // not idmapped (open_tree, detached), for a runner in a user namespace:
 // its root may not reach a source below a directory only the host's root
 // may enter, as runc's mount sources are opened before the namespace is
-// entered.
+// entered. A parent that may not clone mounts (an unprivileged user,
+// whose runner's root reaches no more than the user does) leaves the
+// source to the runner.
 func (pl *plan) bindFDs(mounts []specs.Mount) (map[int]int, error) {
 	var out map[int]int
 	for i, m := range mounts {
@@ -166,6 +168,9 @@ func (pl *plan) bindFDs(mounts []specs.Mount) (map[int]int, error) {
 			flags |= unix.AT_RECURSIVE
 		}
 		fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
+		if err == unix.EPERM {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("mounts[%d]: cloning the bind source %q: %w", i, m.Source, err)
 		}
