@@ -213,3 +213,83 @@ func testCreateRefusesBusyCgroup(t *testing.T, e *env) {
 		t.Errorf("left in --root: %v", ents)
 	}
 }
+
+// delete --force removes the sub-cgroups a container's processes made
+// below its own (as runc does on v1 and v2), killing the processes moved
+// into them first: every directory of the container's cgroups is gone.
+func TestDeleteForceRemovesSubCgroups(t *testing.T) {
+	forRunners(t, testDeleteForceRemovesSubCgroups)
+	t.Run("runc", func(t *testing.T) {
+		if r := newEnv(t).runc(t); r != nil {
+			testDeleteForceRemovesSubCgroups(t, r)
+		}
+	})
+}
+
+func testDeleteForceRemovesSubCgroups(t *testing.T, e *env) {
+	b := e.bundle([]string{"sh", "-c", "sleep 1000 & wait"}, nil)
+	e.must("run", "-d", "--bundle", b, "subcg")
+	pid := e.state("subcg").Pid
+	waitForChild(t, pid)
+	child, err := os.ReadFile("/proc/" + itoa(pid) + "/task/" + itoa(pid) + "/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleeper := strings.Fields(string(child))[0]
+	raw, err := os.ReadFile("/proc/" + itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, l := range lines(string(raw)) {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 || f[2] == "/" || strings.HasPrefix(f[1], "name=") {
+			continue
+		}
+		ctrl := strings.Split(f[1], ",")[0]
+		if f[1] == "" {
+			ctrl = "unified"
+			if _, err := os.Stat("/sys/fs/cgroup/unified"); err != nil {
+				ctrl = ""
+			}
+		}
+		dir := filepath.Join("/sys/fs/cgroup", ctrl, f[2])
+		if _, err := os.Stat(dir); err != nil {
+			continue // a comounted controller's other name
+		}
+		dirs = append(dirs, dir)
+		sub := filepath.Join(dir, "sub")
+		if err := os.MkdirAll(filepath.Join(sub, "deeper"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// v2 forbids processes in an inner node with controllers on; a v1
+		// cpuset takes none before its cpus and mems are set.
+		if f[1] != "" && ctrl != "cpuset" {
+			if err := os.WriteFile(filepath.Join(sub, "cgroup.procs"), []byte(sleeper), 0); err != nil {
+				t.Fatalf("moving the sleep into %s: %v", sub, err)
+			}
+		}
+	}
+	if len(dirs) == 0 {
+		t.Skip("the container is in no cgroup of its own")
+	}
+	e.must("delete", "--force", "subcg")
+	reap(pid)
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err == nil {
+			ents, _ := os.ReadDir(d)
+			var names []string
+			for _, x := range ents {
+				if x.IsDir() {
+					names = append(names, x.Name())
+				}
+			}
+			t.Errorf("after delete --force, %s is still there (subdirectories %v)", d, names)
+		}
+	}
+	if _, err := os.Stat("/proc/" + sleeper); err == nil {
+		if b, _ := os.ReadFile("/proc/" + sleeper + "/cmdline"); strings.HasPrefix(string(b), "sleep") {
+			t.Errorf("the sleep moved into a sub-cgroup (pid %s) survived delete --force", sleeper)
+		}
+	}
+}
