@@ -204,11 +204,41 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 		}
 	}
 	if e.o.bind {
-		if _, err := os.Stat(e.m.Source); err != nil {
+		file, err := k.sourceKind(i, e.m.Source)
+		if err != nil {
 			return nil, e.fail(err)
 		}
+		e.file = file
 	}
 	return e, nil
+}
+
+// sourceKind tells whether a bind source is a file. A source missing on
+// the host that lies at or below an earlier mount's destination in the
+// rootfs is that mount's to make (as runc allows): it is what the earlier
+// bind's source has at the same place, or else a directory; the mount
+// itself says at run time whether it is there.
+func (k *compiler) sourceKind(i int, src string) (bool, error) {
+	st, err := os.Stat(src)
+	if err == nil {
+		return !st.IsDir(), nil
+	}
+	src = path.Clean(src)
+	for j := i - 1; j >= 0; j-- {
+		m := k.c.Mounts[j]
+		dst := path.Join(k.c.Rootfs, resolveInRoot(k.c.Rootfs, cleanDest(m.Destination)))
+		rest, ok := strings.CutPrefix(src, dst)
+		if !ok || (rest != "" && rest[0] != '/') {
+			continue
+		}
+		if parseOptions(m.Options).bind || m.Type == "bind" {
+			if st, err := os.Stat(path.Join(m.Source, rest)); err == nil {
+				return !st.IsDir(), nil
+			}
+		}
+		return false, nil
+	}
+	return false, err
 }
 
 // hasData reports whether the filesystem data sets key (key=value).
@@ -374,11 +404,7 @@ func (k *compiler) mount(e *entry, cgroups []hierarchy) error {
 	var m sysprog.Reg // the new mount, detached until moved
 	switch {
 	case e.o.bind:
-		st, err := os.Stat(e.m.Source)
-		if err != nil {
-			return e.fail(err)
-		}
-		k.mkdirAll(fail, e.dest, !st.IsDir())
+		k.mkdirAll(fail, e.dest, e.file)
 		if fd, ok := k.c.BindFDs[e.index]; ok {
 			m = k.bindFD(fail, fd, e.o.flags, e.o.clear)
 		} else {

@@ -16,6 +16,7 @@ type entry struct {
 	dest  string // clean, absolute, inside the container
 	typ   string // "bind" for bind mounts
 	o     options
+	file  bool // a bind of a file (its mount point is a file)
 }
 
 // field is the entry's JSON path, mounts[i].

@@ -168,8 +168,8 @@ func (pl *plan) bindFDs(mounts []specs.Mount) (map[int]int, error) {
 			flags |= unix.AT_RECURSIVE
 		}
 		fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
-		if err == unix.EPERM {
-			continue
+		if err == unix.EPERM || err == unix.ENOENT {
+			continue // (ENOENT: an earlier mount makes it)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("mounts[%d]: cloning the bind source %q: %w", i, m.Source, err)

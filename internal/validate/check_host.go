@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -44,7 +45,7 @@ func (c *checker) checkHost() {
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(c.bundle, src)
 		}
-		if _, err := os.Stat(src); err != nil {
+		if _, err := os.Stat(src); err != nil && !c.madeByEarlierMount(i, src) {
 			hint := "create it on the host, or fix the path (relative sources are relative to the bundle)"
 			c.errorf(indexPath("mounts", i)+".source", ruleMounts, hint, "the bind mount source %q does not exist on the host: %s", m.Source, errText(err))
 		}
@@ -67,6 +68,31 @@ func (c *checker) checkHost() {
 			}
 		}
 	}
+}
+
+// madeByEarlierMount reports whether a missing bind source lies at or
+// below the destination of an earlier mount of the config, inside the
+// rootfs: that mount makes its mount point (and may carry the rest), so
+// only the mount itself can tell whether the source is there, as runc's.
+func (c *checker) madeByEarlierMount(i int, src string) bool {
+	if c.s.Root == nil || c.s.Root.Path == "" {
+		return false
+	}
+	root := c.s.Root.Path
+	if !filepath.IsAbs(root) {
+		root = filepath.Join(c.bundle, root)
+	}
+	src = filepath.Clean(src)
+	for _, m := range c.s.Mounts[:i] {
+		if !filepath.IsAbs(m.Destination) {
+			continue
+		}
+		dst := filepath.Join(root, m.Destination)
+		if src == dst || strings.HasPrefix(src, dst+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // checkNSPath asks the kernel which namespace a file is (NS_GET_NSTYPE).

@@ -257,3 +257,30 @@ func testBindThroughDanglingSymlink(t *testing.T, e *env) {
 		}
 	}
 }
+
+// A bind source that an earlier mount of the same config makes (here the
+// mount point of mounts[n-2], inside the rootfs) is not refused for being
+// missing before the container starts: runc mounts it, and so does hako.
+func TestBindSourceMadeByEarlierMount(t *testing.T) { forRunners(t, testBindSourceMadeByEarlierMount) }
+
+func testBindSourceMadeByEarlierMount(t *testing.T, e *env) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "hello"), []byte("made earlier\n"), 0o644)
+	run := func(e *env, id string) result {
+		t.Helper()
+		b := e.bundle([]string{"cat", "/other/hello"}, func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts,
+				specs.Mount{Destination: "/mnt/a", Type: "bind", Source: src, Options: []string{"rbind"}},
+				specs.Mount{Destination: "/other", Type: "bind", Source: "rootfs/mnt/a", Options: []string{"rbind"}})
+		})
+		return e.run("run", "--bundle", b, id)
+	}
+	if r := run(e, "earlier"); r.code != 0 || strings.TrimSpace(r.stdout) != "made earlier" {
+		t.Errorf("hako: %s", r)
+	}
+	if rc := e.runc(t); rc != nil {
+		if r := run(rc, "earlier"); r.code != 0 || strings.TrimSpace(r.stdout) != "made earlier" {
+			t.Errorf("runc: %s", r)
+		}
+	}
+}
