@@ -352,12 +352,36 @@ func (pl *plan) openJoins() error {
 		if err != nil {
 			return fmt.Errorf("linux.namespaces: %s namespace path %q: %w", n.Type, n.Path, err)
 		}
+		if n.Type == specs.UserNamespace {
+			if err := joinableUserNS(f, n.Path); err != nil {
+				f.Close()
+				return err
+			}
+		}
 		fd, err := pl.fds.high(f)
 		f.Close()
 		if err != nil {
 			return err
 		}
 		pl.ns.joinFDs = append(pl.ns.joinFDs, fd)
+	}
+	return nil
+}
+
+// joinableUserNS refuses, for an unprivileged user, a user namespace that
+// another user owns: the kernel would refuse the setns (no capability
+// there) with a bare EPERM from inside the runner.
+func joinableUserNS(f *os.File, path string) error {
+	euid := os.Geteuid()
+	if euid == 0 {
+		return nil
+	}
+	owner, err := unix.IoctlGetUint32(int(f.Fd()), unix.NS_GET_OWNER_UID)
+	if err != nil {
+		return fmt.Errorf("linux.namespaces: user namespace path %q: reading its owner: %w", path, err)
+	}
+	if int(owner) != euid {
+		return fmt.Errorf("linux.namespaces: the user namespace %q is owned by uid %d, and uid %d may join only its own — hint: run as uid %d or as root, or join a user namespace this user made", path, owner, euid, owner)
 	}
 	return nil
 }

@@ -110,20 +110,49 @@ func testJoinUserNamespace(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 
-	second := e.bundle([]string{"sh", "-c", "readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map; touch /dev/shm/made && stat -c %u /dev/shm/made"}, nil)
-	remap(t, second)
-	s, err := spec.Load(filepath.Join(second, "config.json"))
+	// The same namespace through a bind mount of its nsfd, as a pod
+	// manager pins one.
+	pinned := filepath.Join(t.TempDir(), "userns")
+	if err := os.WriteFile(pinned, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(userNS, pinned, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(pinned, unix.MNT_DETACH)
+	for i, path := range []string{userNS, pinned} {
+		second := e.bundle([]string{"sh", "-c", "readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map; touch /dev/shm/made && stat -c %u /dev/shm/made"}, nil)
+		remap(t, second)
+		s, err := spec.Load(filepath.Join(second, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		setNS(s, specs.UserNamespace, path)
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		if err := spec.Write(filepath.Join(second, "config.json"), s); err != nil {
+			t.Fatal(err)
+		}
+		out := e.must("run", "--bundle", second, "joiner"+itoa(i))
+		if got := strings.Join(strings.Fields(out), " "); got != want+" 0 0 100000 65536 0" {
+			t.Errorf("in the user namespace joined through %s: %q, want %q, uid 0, the owner's map and a file made as its root", path, got, want)
+		}
+	}
+	// exec into a container that joined it lands in it too, as its root.
+	third := e.bundle([]string{"sleep", "1000"}, nil)
+	remap(t, third)
+	s, err := spec.Load(filepath.Join(third, "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setNS(s, specs.UserNamespace, userNS)
+	setNS(s, specs.UserNamespace, pinned)
 	s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
-	if err := spec.Write(filepath.Join(second, "config.json"), s); err != nil {
+	if err := spec.Write(filepath.Join(third, "config.json"), s); err != nil {
 		t.Fatal(err)
 	}
-	out := e.must("run", "--bundle", second, "joiner")
-	if got := strings.Join(strings.Fields(out), " "); got != want+" 0 0 100000 65536 0" {
-		t.Errorf("in the joined user namespace: %q, want %q, uid 0, the owner's map and a file made as its root", got, want)
+	e.must("run", "-d", "--bundle", third, "joined")
+	defer e.deleteAndReap("joined", e.state("joined").Pid)
+	if got := strings.Fields(e.must("exec", "joined", "sh", "-c", "readlink /proc/self/ns/user; id -u")); strings.Join(got, " ") != want+" 0" {
+		t.Errorf("exec into the container that joined: %q, want %q and uid 0", got, want)
 	}
 
 	before := mountinfo(t)

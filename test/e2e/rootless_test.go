@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/hako-dev/hako/internal/testutil"
 )
@@ -133,6 +134,47 @@ func testRootlessAsNobody(t *testing.T, e *env) {
 	}
 	if out, se, code := asNobody(t, bin, bundle, xdg, e.runner, "exec", "rld", "id", "-u"); code != 0 || strings.TrimSpace(out) != "0" {
 		t.Errorf("exec as nobody: exit %d, %q, %s", code, out, se)
+	}
+	// nobody joins the user namespace it made (through /proc), but not
+	// one root made (pinned where nobody may open it), with the owner
+	// named.
+	rootNS := exec.Command("unshare", "-U", "sleep", "1000")
+	if err := rootNS.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { rootNS.Process.Kill(); rootNS.Wait() }()
+	pinned := filepath.Join(top, "root-userns")
+	os.WriteFile(pinned, nil, 0o644)
+	if err := unix.Mount("/proc/"+itoa(rootNS.Process.Pid)+"/ns/user", pinned, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(pinned, unix.MNT_DETACH)
+	join := s
+	join.Process = &specs.Process{Args: []string{"cat", "/proc/self/uid_map"}, Cwd: "/", Env: s.Process.Env, User: s.Process.User}
+	join.Linux = &specs.Linux{}
+	*join.Linux = *s.Linux
+	join.Linux.UIDMappings, join.Linux.GIDMappings = nil, nil
+	join.Linux.Namespaces = nil
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			ns.Path = "/proc/" + itoa(st.Pid) + "/ns/user"
+		}
+		join.Linux.Namespaces = append(join.Linux.Namespaces, ns)
+	}
+	b, _ = json.Marshal(&join)
+	os.WriteFile(cfg, b, 0o644)
+	if out, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "rljoin"); code != 0 || strings.Join(strings.Fields(out), " ") != "0 65534 1" {
+		t.Errorf("joining its own user namespace as nobody: exit %d, %q, %s", code, out, se)
+	}
+	for i := range join.Linux.Namespaces {
+		if join.Linux.Namespaces[i].Type == specs.UserNamespace {
+			join.Linux.Namespaces[i].Path = pinned
+		}
+	}
+	b, _ = json.Marshal(&join)
+	os.WriteFile(cfg, b, 0o644)
+	if out, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "rlforeign"); code == 0 || !strings.Contains(se, "owned by uid 0") || !strings.Contains(se, "linux.namespaces") {
+		t.Errorf("joining root's user namespace as nobody: exit %d, %q, %s; want it refused, naming the owner", code, out, se)
 	}
 	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "delete", "--force", "rld"); code != 0 {
 		t.Errorf("delete --force as nobody: %s", se)
