@@ -368,6 +368,27 @@ func preservedFiles(n int) ([]*os.File, error) {
 	return fs, nil
 }
 
+// checkPidFileDir fails when the --pid-file cannot be written where it is
+// asked for because its directory is missing: checked before an exec'd
+// process starts, so that nothing runs whose pid no one would learn.
+func checkPidFileDir(path string) error {
+	if path == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(abs)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		if err == nil {
+			err = unix.ENOTDIR
+		}
+		return fmt.Errorf("--pid-file %s: its directory %s: %w — hint: create the directory first; nothing was started", path, dir, err)
+	}
+	return nil
+}
+
 func writePidFile(path string, pid int) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {

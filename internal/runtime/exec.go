@@ -64,6 +64,9 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if o.Process == nil || len(o.Process.Args) == 0 {
 		return -1, fmt.Errorf("exec: no command given — usage: hako exec ID COMMAND [ARGS...]")
 	}
+	if err := checkPidFileDir(o.PidFile); err != nil {
+		return -1, err
+	}
 	if o.Process.Terminal && o.Detach && o.ConsoleSocket == "" {
 		return -1, fmt.Errorf("exec: --tty with --detach needs --console-socket to receive the terminal")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"syscall"
@@ -89,6 +90,7 @@ func foreground(in *spawn.Init, sigc chan os.Signal) exited {
 	for {
 		select {
 		case x := <-waitc:
+			slog.Debug("process exited", "pid", in.Pid, "status", x.code())
 			ioDone.Wait()
 			if in.Console != nil {
 				in.Console.Close()

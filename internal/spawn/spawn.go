@@ -1,8 +1,10 @@
 package spawn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"syscall"
@@ -301,6 +303,11 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 		return nil, err
 	}
 	defer pl.close()
+	if debugging() {
+		for _, n := range pl.ns.join {
+			slog.Debug(fmt.Sprintf("setns(%#x) into %s namespace (with path %s)", nsFlags[n.Type], nsFile(n.Type), n.Path))
+		}
+	}
 	r := chooseRunner(pl.p)
 	child, err := pl.start(r)
 	if err != nil {
@@ -356,8 +363,13 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 		return nil, childErr(err)
 	}
 	child.Close()
+	slog.Debug("exec process started", "pid", proc.Pid)
 	return &Init{Pid: proc.Pid, proc: proc, Console: master}, nil
 }
+
+// debugging reports whether debug lines are written (--debug), so that
+// building them costs nothing otherwise.
+func debugging() bool { return slog.Default().Enabled(context.Background(), slog.LevelDebug) }
 
 // cgroupThenGo puts the runner into its cgroup with apply (nil: none) and
 // lets it past its Wait. When apply fails, the runner may have failed

@@ -143,3 +143,76 @@ func testExecCapAmbient(t *testing.T, e *env) {
 		t.Errorf("CapAmb %#x, want %#x (CAP_CHOWN added to the configured CAP_NET_BIND_SERVICE)", amb, want)
 	}
 }
+
+// `--debug --log FILE --log-format json exec` writes runc's debug lines:
+// one setns line per namespace joined, naming its flag and path, and
+// "process exited" with the pid and status. Debian's runc writes the same
+// lines, checked alike.
+func TestExecDebugLog(t *testing.T) { forRunners(t, testExecDebugLog) }
+
+func testExecDebugLog(t *testing.T, e *env) {
+	check := func(e *env, who string) {
+		t.Helper()
+		b := e.bundle([]string{"sleep", "1000"}, nil)
+		e.must("run", "-d", "--bundle", b, "dbg")
+		pid := e.state("dbg").Pid
+		defer e.deleteAndReap("dbg", pid)
+		log := filepath.Join(t.TempDir(), "log.json")
+		if r := e.run("--debug", "--log", log, "--log-format", "json", "exec", "dbg", "sh", "-c", "exit 3"); r.code != 3 {
+			t.Errorf("%s: exec of `exit 3`: %s", who, r)
+		}
+		raw, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var setns []string
+		exited := false
+		for _, l := range lines(string(raw)) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Errorf("%s: not a JSON log line: %q", who, l)
+				continue
+			}
+			msg, _ := m["msg"].(string)
+			if m["level"] == "debug" && strings.Contains(msg, "setns(") {
+				setns = append(setns, msg)
+			}
+			if msg == "process exited" && m["status"] == float64(3) && m["pid"] != nil {
+				exited = true
+			}
+		}
+		want := "setns(0x20000000) into pid namespace (with path /proc/" + itoa(pid) + "/ns/pid)"
+		found := false
+		for _, l := range setns {
+			found = found || strings.HasSuffix(l, want) // runc's start "nsexec-1[PID]: "
+		}
+		if !found {
+			t.Errorf("%s: setns debug lines %q, want among them %q", who, setns, want)
+		}
+		if !exited {
+			t.Errorf("%s: no \"process exited\" line with status 3 in:\n%s", who, raw)
+		}
+	}
+	check(e, "hako")
+	if r := e.runc(t); r != nil && e.runner == "" {
+		check(r, "runc")
+	}
+}
+
+// exec --pid-file into a directory that does not exist fails before the
+// process starts: it never runs.
+func TestExecPidFileMissingDir(t *testing.T) { forRunners(t, testExecPidFileMissingDir) }
+
+func testExecPidFileMissingDir(t *testing.T, e *env) {
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "pidf")
+	defer e.deleteAndReap("pidf", e.state("pidf").Pid)
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "pid")
+	r := e.run("exec", "--pid-file", missing, "pidf", "sh", "-c", "echo ran > /ran")
+	if r.code == 0 || !strings.Contains(r.stderr, "--pid-file") {
+		t.Errorf("exec --pid-file into a missing directory: %s", r)
+	}
+	if r := e.run("exec", "pidf", "cat", "/ran"); r.code == 0 {
+		t.Errorf("the process ran although its pid file could not be written: %s", r)
+	}
+}
