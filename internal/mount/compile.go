@@ -40,7 +40,7 @@ func Compile(c *Config, p *sysprog.Program, st Stages) error {
 	if err := c.checkRootfs(); err != nil {
 		return err
 	}
-	k := &compiler{c: c, p: p}
+	k := &compiler{c: c, p: p, roDev: -1}
 	plans := make([]*entry, len(c.Mounts))
 	devBound := false
 	for i, m := range c.Mounts {
@@ -130,9 +130,10 @@ func Compile(c *Config, p *sysprog.Program, st Stages) error {
 const atFDCWD = ^uintptr(99)
 
 type compiler struct {
-	c    *Config
-	p    *sysprog.Program
-	root sysprog.Reg
+	c     *Config
+	p     *sysprog.Program
+	root  sysprog.Reg
+	roDev int // the index of a read-only mount at /dev, or -1
 }
 
 // fixed returns a Fail filling in a copy of e with the errno.
@@ -165,6 +166,12 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 		// rootfs now, so that a dangling one leads to a directory made
 		// there (as runc does); the ops still resolve it in the root.
 		e.dest = resolveInRoot(k.c.Rootfs, e.dest)
+	}
+	if e.dest == "/dev" && e.o.flags&(unix.MS_RDONLY|unix.MS_REMOUNT) == unix.MS_RDONLY {
+		// A read-only /dev is mounted writable, gets its submounts and
+		// device nodes, and is made read-only last (as runc does).
+		e.o.flags &^= unix.MS_RDONLY
+		k.roDev = i
 	}
 	if e.dest == "/" {
 		return nil, e.fail(reasonf(unix.EINVAL, "a mount over the container's root is not allowed (set root.path instead)"))
@@ -918,6 +925,11 @@ func (k *compiler) finish() {
 		p.Call(fail, unix.SYS_MOVE_MOUNT, sysprog.R(t), p.Str(""), sysprog.R(d), p.Str(""), sysprog.Imm(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
 		k.close(d)
 		k.close(t)
+	}
+	if k.roDev >= 0 {
+		a := sysprog.Value(p, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
+		p.Call(fixed(&Error{Step: "making read-only", Destination: "/dev", Field: fmt.Sprintf("mounts[%d]", k.roDev)}),
+			unix.SYS_MOUNT_SETATTR, sysprog.Imm(atFDCWD), p.Str("/dev"), sysprog.Imm(0), a, sysprog.Imm(sizeofMountAttr))
 	}
 	if c.Readonly {
 		a := sysprog.Value(p, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})

@@ -284,3 +284,35 @@ func testBindSourceMadeByEarlierMount(t *testing.T, e *env) {
 		}
 	}
 }
+
+// A read-only /dev still gets its submounts and device nodes (it is made
+// read-only last, as runc does): /dev is ro, /dev/pts, /dev/shm and
+// /dev/mqueue are rw, the devices work, nothing can be made in /dev.
+func TestReadonlyDevKeepsSubmounts(t *testing.T) { forRunners(t, testReadonlyDevKeepsSubmounts) }
+
+func testReadonlyDevKeepsSubmounts(t *testing.T, e *env) {
+	script := `for m in /dev /dev/pts /dev/shm /dev/mqueue; do awk -v m=$m '$2 == m { split($4, o, ","); print m, o[1] }' /proc/mounts; done
+echo x > /dev/null && test -c /dev/zero && echo devices
+touch /dev/made 2>/dev/null || echo refused
+echo ok > /dev/shm/ok && cat /dev/shm/ok`
+	run := func(e *env, id string) result {
+		t.Helper()
+		b := e.bundle([]string{"sh", "-c", script}, func(s *specs.Spec) {
+			for i := range s.Mounts {
+				if s.Mounts[i].Destination == "/dev" {
+					s.Mounts[i].Options = append(s.Mounts[i].Options, "ro")
+				}
+			}
+		})
+		return e.run("run", "--bundle", b, id)
+	}
+	want := "/dev ro\n/dev/pts rw\n/dev/shm rw\n/dev/mqueue rw\ndevices\nrefused\nok\n"
+	if r := run(e, "rodev"); r.code != 0 || r.stdout != want {
+		t.Errorf("hako: %s, want stdout %q", r, want)
+	}
+	if rc := e.runc(t); rc != nil && e.runner == "" {
+		if r := run(rc, "rodev"); r.code != 0 || r.stdout != want {
+			t.Errorf("runc: %s, want stdout %q", r, want)
+		}
+	}
+}
