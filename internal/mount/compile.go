@@ -216,6 +216,9 @@ func (k *compiler) plan(i int, m specs.Mount) (*entry, error) {
 			return nil, e.fail(err)
 		}
 		e.file = file
+		if err := k.bindFlags(e); err != nil {
+			return nil, e.fail(err)
+		}
 	}
 	return e, nil
 }

@@ -442,22 +442,49 @@ func TestCompileRemount(t *testing.T) {
 	}
 }
 
-// TestCompileBindKeepsLockedFlags: a bind's flags change with
-// mount_setattr, which sets what the options ask and clears only what
-// they clear: a flag the source mount has (and a user namespace locks:
-// nosuid, nodev, noexec, the atime mode) is kept unless an option clears
-// it, where a remount with mount(2) had to repeat it.
-func TestCompileBindKeepsLockedFlags(t *testing.T) {
+// Bind flags as runc 1.5 sets them: options that name flags give the bind
+// exactly those (the others of ro, nosuid, nodev, noexec cleared, atime
+// kept unless named); in a user namespace the source mount's lockable
+// flags are kept, and clearing one of them, or changing its atime, is
+// refused by name. The source's flags are read here with statfs.
+func TestCompileBindFlagsLikeRunc(t *testing.T) {
 	src := t.TempDir()
+	var st unix.Statfs_t
+	if err := unix.Statfs(src, &st); err != nil {
+		t.Fatal(err)
+	}
+	var srcAttr uint64 // the source's ro/nosuid/nodev/noexec as MOUNT_ATTR_*
+	for stf, a := range map[int64]uint64{unix.ST_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.ST_NOSUID: unix.MOUNT_ATTR_NOSUID, unix.ST_NODEV: unix.MOUNT_ATTR_NODEV, unix.ST_NOEXEC: unix.MOUNT_ATTR_NOEXEC} {
+		if st.Flags&stf != 0 {
+			srcAttr |= a
+		}
+	}
+	const four = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
+	atime := "noatime"
+	if st.Flags&unix.ST_NOATIME != 0 {
+		atime = "strictatime"
+	}
 	for _, tc := range []struct {
 		opts     []string
+		userns   bool
 		set, clr uint64
+		err      string
 	}{
-		{[]string{"bind", "ro"}, unix.MOUNT_ATTR_RDONLY, 0},
-		{[]string{"bind", "ro", "exec", "noatime"}, unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOATIME, unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR__ATIME},
-		{[]string{"rbind", "rw", "suid"}, 0, unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID},
+		{opts: []string{"bind"}, userns: true},
+		{opts: []string{"bind", "ro"}, set: unix.MOUNT_ATTR_RDONLY, clr: four &^ unix.MOUNT_ATTR_RDONLY},
+		{opts: []string{"bind", "ro", "exec", "noatime"}, set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOATIME, clr: four&^unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR__ATIME},
+		{opts: []string{"bind", "ro"}, userns: true, set: unix.MOUNT_ATTR_RDONLY | srcAttr, clr: four &^ (unix.MOUNT_ATTR_RDONLY | srcAttr)},
+		{opts: []string{"rbind", "rw", "suid"}, userns: srcAttr&(unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID) == 0, set: 0, clr: four},
+		{opts: []string{"bind", atime}, userns: true, err: "cannot change the locked atime flag"},
 	} {
-		ops := compileOps(t, &Config{InUserNS: true, Mounts: []specs.Mount{{Destination: "/data", Source: src, Options: tc.opts}}})
+		c := &Config{InUserNS: tc.userns, Mounts: []specs.Mount{{Destination: "/data", Source: src, Options: tc.opts}}}
+		if tc.err != "" {
+			if _, err := compileProgram(t, c); err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "mounts[0]") {
+				t.Errorf("%q in a user namespace: %v, want an error naming mounts[0] and %q", tc.opts, err, tc.err)
+			}
+			continue
+		}
+		ops := compileOps(t, c)
 		tree := find(ops, 0, func(o sysprog.OpInfo) bool { return o.Name == "open_tree" && str(o, 1) == src })
 		if tree < 0 {
 			t.Fatalf("%q: no open_tree of the source:%s", tc.opts, dump(ops))
@@ -474,8 +501,28 @@ func TestCompileBindKeepsLockedFlags(t *testing.T) {
 			want = nil
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("%q: mount_setattr set/clear %q, want %q", tc.opts, got, want)
+			t.Errorf("%q (user namespace %v): mount_setattr set/clear %q, want %q", tc.opts, tc.userns, got, want)
 		}
+	}
+}
+
+// In a user namespace, clearing a flag the source's mount has (locked
+// there) is refused with the flag and the option named.
+func TestCompileBindRefusesClearingLockedFlags(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounts a tmpfs: needs root")
+	}
+	src := t.TempDir()
+	if err := unix.Mount("tmpfs", src, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		t.Skip("cannot mount a tmpfs here:", err)
+	}
+	defer unix.Unmount(src, unix.MNT_DETACH)
+	_, err := compileProgram(t, &Config{InUserNS: true, Mounts: []specs.Mount{{Destination: "/data", Source: src, Options: []string{"bind", "dev", "ro"}}}})
+	if err == nil || !strings.Contains(err.Error(), "cannot clear the locked flags nodev") || !strings.Contains(err.Error(), `"dev"`) {
+		t.Errorf("clearing a locked nodev: %v", err)
+	}
+	if _, err := compileProgram(t, &Config{Mounts: []specs.Mount{{Destination: "/data", Source: src, Options: []string{"bind", "dev", "ro"}}}}); err != nil {
+		t.Errorf("clearing nodev outside a user namespace: %v", err)
 	}
 }
 

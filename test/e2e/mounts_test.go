@@ -316,3 +316,66 @@ echo ok > /dev/shm/ok && cat /dev/shm/ok`
 		}
 	}
 }
+
+// Bind mount flags as runc 1.5 applies them (libcontainer/rootfs_linux.go,
+// "mount --bind -o" emulation): options that name no flag keep the source
+// mount's; options that name some give the bind exactly those, clearing
+// the others where the source's mount allows it (as root, no user
+// namespace); in a user namespace, whose inherited mounts' flags the
+// kernel locks, the source's flags are kept, and clearing one is refused
+// with an error naming the mount and the flag. Debian's runc 1.1.5 agrees
+// on the first two cases (it predates the locked-flag rules).
+func TestBindFlagsLikeRunc(t *testing.T) { forRunners(t, testBindFlagsLikeRunc) }
+
+func testBindFlagsLikeRunc(t *testing.T, e *env) {
+	src := t.TempDir()
+	if err := unix.Mount("tmpfs", src, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(src, unix.MNT_DETACH)
+	flagsOf := `awk '$2 == "/b" { n = split($4, o, ","); s = ""; for (i = 1; i <= n; i++) if (o[i] ~ /^(ro|rw|nosuid|nodev|noexec)$/) s = s " " o[i]; print substr(s, 2) }' /proc/mounts`
+	run := func(e *env, id string, opts []string, userns bool) result {
+		t.Helper()
+		b := e.bundle([]string{"sh", "-c", flagsOf}, func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/b", Type: "bind", Source: src, Options: opts})
+		})
+		if userns {
+			remap(t, b)
+		}
+		return e.run("run", "--bundle", b, id)
+	}
+	type tc struct {
+		name    string
+		opts    []string
+		userns  bool
+		want    string // stdout, or the flag the error names
+		fails   bool
+		runcToo bool // runc 1.1.5 does the same
+	}
+	for _, c := range []tc{
+		{"none named", []string{"rbind"}, false, "rw nosuid nodev noexec\n", false, true},
+		{"exactly those named", []string{"bind", "ro"}, false, "ro\n", false, true},
+		{"cleared", []string{"bind", "suid", "dev", "exec"}, false, "rw\n", false, false},
+		{"locked kept", []string{"bind", "ro"}, true, "ro nosuid nodev noexec\n", false, false},
+		{"locked cleared", []string{"bind", "suid"}, true, "nosuid", true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := e.on(t)
+			r := run(e, "bindflags", c.opts, c.userns)
+			if rc := e.runc(t); rc != nil && c.runcToo && e.runner == "" {
+				if r := run(rc, "bindflags", c.opts, c.userns); r.code != 0 || r.stdout != c.want {
+					t.Errorf("runc, %v: %s, want %q", c.opts, r, c.want)
+				}
+			}
+			if c.fails {
+				if r.code == 0 || !strings.Contains(r.stderr, "mounts[") || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "locked") {
+					t.Errorf("%v in a user namespace: %s, want it refused naming the mount and the locked %s", c.opts, r, c.want)
+				}
+				return
+			}
+			if r.code != 0 || r.stdout != c.want {
+				t.Errorf("%v: %s, want %q", c.opts, r, c.want)
+			}
+		})
+	}
+}
