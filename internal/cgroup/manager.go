@@ -24,6 +24,10 @@ type Manager interface {
 	Apply(pid int) error
 	// Join moves pid into the existing cgroup (for `hako exec`).
 	Join(pid int) error
+	// JoinSub moves pid into existing sub-cgroups of the cgroup (`hako
+	// exec --cgroup`): sub maps a v1 controller to its sub-cgroup, or ""
+	// to the sub-cgroup of every hierarchy (v2, or all of v1's).
+	JoinSub(pid int, sub map[string]string) error
 	// Set changes the limits (for `hako update`); zero values keep the
 	// current ones. Device rules never change after Apply.
 	Set(r *specs.LinuxResources) error
@@ -169,6 +173,47 @@ func (f *fsManager) innerPath() string {
 func (f *fsManager) Join(pid int) error {
 	if err := f.ignoreRootless(f.m.AddPid("", pid)); err != nil {
 		return fmt.Errorf("moving process %d into %s: %w", pid, f.where(), err)
+	}
+	return nil
+}
+
+func (f *fsManager) JoinSub(pid int, sub map[string]string) error {
+	paths := maps.Clone(f.m.GetPaths())
+	all, forAll := sub[""]
+	for ctrl, base := range paths {
+		rel, ok := sub[ctrl]
+		if forAll {
+			rel, ok = all, true
+		}
+		if !ok || base == "" {
+			continue
+		}
+		p := filepath.Join(base, rel)
+		if p != base && !strings.HasPrefix(p, base+"/") {
+			return fmt.Errorf("--cgroup %q: the sub-cgroup must lie below the container's cgroup %s", rel, base)
+		}
+		paths[ctrl] = p
+	}
+	for ctrl := range sub {
+		if _, ok := paths[ctrl]; !ok && ctrl != "" {
+			have := slices.Sorted(maps.Keys(paths))
+			return fmt.Errorf("--cgroup %s:...: the container has no cgroup for the controller %q (it has %s)", ctrl, ctrl, strings.Join(have, ", "))
+		}
+	}
+	seen := map[string]bool{}
+	for ctrl, p := range paths {
+		if p == "" || seen[p] {
+			continue
+		}
+		seen[p] = true
+		if err := cgroups.WriteCgroupProc(p, pid); err != nil {
+			if errors.Is(err, os.ErrNotExist) && p != f.m.Path(ctrl) {
+				return fmt.Errorf("--cgroup: the sub-cgroup %s does not exist — hint: create it first (mkdir), the runtime does not", p)
+			}
+			if err := f.ignoreRootless(err); err != nil {
+				return fmt.Errorf("moving process %d into %s: %w", pid, p, err)
+			}
+		}
 	}
 	return nil
 }

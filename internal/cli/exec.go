@@ -29,7 +29,7 @@ type execFlags struct {
 	caps           []string
 	apparmor       string
 	label          string
-	cgroup         string
+	cgroup         []string
 }
 
 func newExecCmd() *cobra.Command {
@@ -60,6 +60,9 @@ containerd does.`,
 				return err
 			}
 			f.o.Process = p
+			if f.o.SubCgroups, err = subCgroups(f.cgroup); err != nil {
+				return err
+			}
 			code, err := rt.Exec(args[0], f.o)
 			if err != nil {
 				return err
@@ -88,7 +91,7 @@ containerd does.`,
 	fl.BoolVar(&f.o.IgnorePaused, "ignore-paused", false, "allow exec in a paused container")
 	fl.StringVar(&f.label, "process-label", "", "set the asm process label for the process commonly used with selinux (hako applies none: refused where the host has SELinux, ignored with a warning elsewhere)")
 	fl.StringVar(&f.apparmor, "apparmor", "", "set the apparmor profile for the process (hako applies none: refused where the host has AppArmor, ignored with a warning elsewhere)")
-	fl.StringVar(&f.cgroup, "cgroup", "", "run the process in a (sub)cgroup (refused: not supported yet)")
+	fl.StringArrayVar(&f.cgroup, "cgroup", nil, "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.")
 	return cmd
 }
 
@@ -106,9 +109,6 @@ func (f *execFlags) process(rt *runtime.Runtime, id string, args []string, cmd *
 			return nil, fmt.Errorf("--process %s: args: empty — hint: name the program to run", f.processFile)
 		}
 		return p, nil
-	}
-	if f.cgroup != "" {
-		return nil, fmt.Errorf("--cgroup %q: hako does not place an exec'd process in a sub-cgroup yet; it runs in the container's cgroup — hint: leave --cgroup out", f.cgroup)
 	}
 	p, err := rt.DefaultProcess(id)
 	if err != nil {
@@ -211,4 +211,34 @@ func decodeProcess(data []byte) (*specs.Process, error) {
 		return &specs.Process{}, nil // the document was null
 	}
 	return s.Process, nil
+}
+
+// subCgroups reads the --cgroup flags as runc does: one PATH (for every
+// hierarchy; cgroup v2's only one), or any number of
+// CONTROLLER[,CONTROLLER...]:PATH (cgroup v1), each controller named once.
+func subCgroups(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, a := range args {
+		ctrls, path, ok := strings.Cut(a, ":")
+		if !ok {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("--cgroup %q: with several --cgroup flags each needs a controller — usage: --cgroup PATH, or --cgroup CONTROLLER[,CONTROLLER]:PATH per controller", a)
+			}
+			out[""] = a
+			continue
+		}
+		for _, c := range strings.Split(ctrls, ",") {
+			if c == "" {
+				return nil, fmt.Errorf("--cgroup %q: an empty controller name — usage: --cgroup CONTROLLER[,CONTROLLER]:PATH", a)
+			}
+			if _, dup := out[c]; dup {
+				return nil, fmt.Errorf("--cgroup %q: the controller %s is named twice", a, c)
+			}
+			out[c] = path
+		}
+	}
+	return out, nil
 }

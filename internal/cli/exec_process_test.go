@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -40,6 +42,34 @@ func TestDecodeProcessMatchesEncodingJSON(t *testing.T) {
 		}
 		if werr == nil && !reflect.DeepEqual(&want, got) {
 			t.Errorf("%q: encoding/json decodes %+v, decodeProcess %+v", doc, want, *got)
+		}
+	}
+}
+
+// --cgroup flags are read as runc reads them: one bare path for every
+// hierarchy, or CONTROLLER[,CONTROLLER]:PATH each naming a controller once.
+func TestSubCgroups(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want map[string]string
+		err  string
+	}{
+		{nil, nil, ""},
+		{[]string{"sub"}, map[string]string{"": "sub"}, ""},
+		{[]string{"pids:a", "memory,cpu:b/c"}, map[string]string{"pids": "a", "memory": "b/c", "cpu": "b/c"}, ""},
+		{[]string{"a", "b"}, nil, "needs a controller"},
+		{[]string{",pids:a"}, nil, "empty controller"},
+		{[]string{"pids:a", "pids:b"}, nil, "named twice"},
+	} {
+		got, err := subCgroups(tc.args)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want an error with %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !maps.Equal(got, tc.want) {
+			t.Errorf("%q: %v, %v; want %v", tc.args, got, err, tc.want)
 		}
 	}
 }

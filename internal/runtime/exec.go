@@ -18,6 +18,10 @@ type ExecOptions struct {
 	PidfdSocket   string // receives a pidfd of the process (runc's --pidfd-socket)
 	PreserveFDs   int
 	IgnorePaused  bool
+	// SubCgroups places the process in sub-cgroups of the container's
+	// (--cgroup): a v1 controller, or "" for every hierarchy, to a path
+	// below the container's cgroup.
+	SubCgroups map[string]string
 }
 
 // DefaultProcess returns the container's own process settings, the base
@@ -92,6 +96,9 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if cg == nil && len(o.SubCgroups) > 0 {
+		return -1, fmt.Errorf("exec --cgroup: container %q has no cgroup of its own to have sub-cgroups", id)
+	}
 	extra, err := preservedFiles(o.PreserveFDs)
 	if err != nil {
 		return -1, err
@@ -105,6 +112,9 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		JoinCgroup: func(pid int) error {
 			if cg == nil {
 				return nil
+			}
+			if len(o.SubCgroups) > 0 {
+				return cg.JoinSub(pid, o.SubCgroups)
 			}
 			return cg.Join(pid)
 		},

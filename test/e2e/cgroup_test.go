@@ -293,3 +293,88 @@ func testDeleteForceRemovesSubCgroups(t *testing.T, e *env) {
 		}
 	}
 }
+
+// exec --cgroup places the process in existing sub-cgroups of the
+// container's, as runc's: one PATH for every hierarchy (v1 controllers
+// and v2), CONTROLLER:PATH for some v1 controllers only; a missing
+// sub-cgroup or one outside the container's is refused and nothing runs.
+// The first case is compared with Debian's runc.
+func TestExecSubCgroup(t *testing.T) {
+	forRunners(t, func(t *testing.T, e *env) { testExecSubCgroup(t, e, true) })
+	t.Run("runc", func(t *testing.T) {
+		if r := newEnv(t).runc(t); r != nil {
+			testExecSubCgroup(t, r, false)
+		}
+	})
+}
+
+func testExecSubCgroup(t *testing.T, e *env, all bool) {
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "subexec")
+	pid := e.state("subexec").Pid
+	defer e.deleteAndReap("subexec", pid)
+	raw, err := os.ReadFile("/proc/" + itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines(string(raw)) {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 || f[2] == "/" {
+			continue
+		}
+		mnt := strings.TrimPrefix(strings.Split(f[1], ",")[0], "name=")
+		if f[1] == "" {
+			mnt = "unified"
+		}
+		dir := filepath.Join("/sys/fs/cgroup", mnt, f[2])
+		if _, err := os.Stat(dir); err != nil {
+			dir = filepath.Join("/sys/fs/cgroup", f[2]) // cgroup v2 only
+		}
+		sub := filepath.Join(dir, "sub")
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if mnt == "cpuset" {
+			for _, k := range []string{"cpuset.cpus", "cpuset.mems"} {
+				os.WriteFile(filepath.Join(sub, k), []byte(readTrim(t, filepath.Join(dir, k))), 0)
+			}
+		}
+	}
+	in := func(out, ctrl string) bool { // the line of ctrl ends in /sub
+		for _, l := range lines(out) {
+			f := strings.SplitN(l, ":", 3)
+			if len(f) == 3 && (f[1] == ctrl || contains(strings.Split(f[1], ","), ctrl)) {
+				return strings.HasSuffix(f[2], "/sub")
+			}
+		}
+		return false
+	}
+	out := e.must("exec", "--cgroup", "sub", "subexec", "cat", "/proc/self/cgroup")
+	for _, l := range lines(out) {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && !strings.HasSuffix(f[2], "/sub") {
+			t.Errorf("exec --cgroup sub: %q is not in the sub-cgroup:\n%s", l, out)
+		}
+	}
+	if !all {
+		return
+	}
+	if strings.Contains(string(raw), ":pids:") {
+		out = e.must("exec", "--cgroup", "pids:sub", "--cgroup", "memory,devices:sub", "subexec", "cat", "/proc/self/cgroup")
+		if !in(out, "pids") || !in(out, "memory") || !in(out, "devices") || in(out, "freezer") {
+			t.Errorf("exec --cgroup pids:sub --cgroup memory,devices:sub: only those three in sub, got:\n%s", out)
+		}
+	}
+	marker := "/ran-" + e.runner
+	for _, bad := range []struct{ arg, says string }{
+		{"nosuch", "does not exist"},
+		{"../../../escape", "below the container's cgroup"},
+	} {
+		r := e.run("exec", "--cgroup", bad.arg, "subexec", "touch", marker)
+		if r.code == 0 || !strings.Contains(r.stderr, "--cgroup") || !strings.Contains(r.stderr, bad.says) {
+			t.Errorf("exec --cgroup %s: %s, want it refused (%q)", bad.arg, r, bad.says)
+		}
+	}
+	if r := e.run("exec", "subexec", "test", "-e", marker); r.code == 0 {
+		t.Errorf("a refused exec ran its process")
+	}
+}
