@@ -54,7 +54,7 @@ containerd passes it. Memory values accept k, m, g suffixes.`,
 	for _, n := range []string{"memory", "memory-reservation", "memory-swap", "kernel-memory", "kernel-memory-tcp"} {
 		f.String(n, "", "memory value (bytes, or with a k, m, g suffix; -1 for unlimited)")
 	}
-	for _, n := range []string{"cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime", "cpu-share", "blkio-weight", "pids-limit"} {
+	for _, n := range []string{"cpu-period", "cpu-quota", "cpu-burst", "cpu-rt-period", "cpu-rt-runtime", "cpu-share", "cpu-idle", "blkio-weight", "pids-limit"} {
 		f.String(n, "", "numeric value")
 	}
 	f.String("cpuset-cpus", "", "CPU(s) to use")
@@ -131,6 +131,12 @@ func updateFromFlags(cmd *cobra.Command, res *specs.LinuxResources) error {
 		return err
 	}
 	if res.CPU.Shares, _, err = pick(num("cpu-share", 64, false)); err != nil {
+		return err
+	}
+	if res.CPU.Burst, _, err = pick(num("cpu-burst", 64, false)); err != nil {
+		return err
+	}
+	if _, res.CPU.Idle, err = pick(num("cpu-idle", 64, true)); err != nil {
 		return err
 	}
 	if v, ok := get("cpuset-cpus"); ok {

@@ -378,3 +378,60 @@ func testExecSubCgroup(t *testing.T, e *env, all bool) {
 		t.Errorf("a refused exec ran its process")
 	}
 }
+
+// update changes the cpu controller's values as runc 1.5's update does:
+// CFS period, quota and burst, shares, cpu.idle, and the real-time period
+// and runtime (once the parent cgroup has real-time time to give), each
+// read back from the container's cgroup. The flags Debian's runc 1.1.5
+// has (all but --cpu-burst and --cpu-idle) are checked on it too.
+func TestUpdateCPU(t *testing.T) {
+	forRunners(t, func(t *testing.T, e *env) { testUpdateCPU(t, e, true) })
+	t.Run("runc", func(t *testing.T) {
+		if r := newEnv(t).runc(t); r != nil {
+			testUpdateCPU(t, r, false)
+		}
+	})
+}
+
+func testUpdateCPU(t *testing.T, e *env, new bool) {
+	b := e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "updcpu")
+	pid := e.state("updcpu").Pid
+	defer e.deleteAndReap("updcpu", pid)
+	dir := cgroupDir(t, pid, "cpu")
+	expect := func(file, want string) {
+		t.Helper()
+		if got := readTrim(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("%s = %s, want %s", file, got, want)
+		}
+	}
+	e.must("update", "--cpu-period", "200000", "--cpu-quota", "100000", "--cpu-share", "512", "updcpu")
+	expect("cpu.cfs_period_us", "200000")
+	expect("cpu.cfs_quota_us", "100000")
+	expect("cpu.shares", "512")
+	if new {
+		if _, err := os.Stat(filepath.Join(dir, "cpu.cfs_burst_us")); err == nil {
+			e.must("update", "--cpu-burst", "50000", "updcpu")
+			expect("cpu.cfs_burst_us", "50000")
+		}
+		if _, err := os.Stat(filepath.Join(dir, "cpu.idle")); err == nil {
+			e.must("update", "--cpu-idle", "1", "updcpu")
+			expect("cpu.idle", "1")
+			e.must("update", "--cpu-idle", "0", "updcpu")
+			expect("cpu.idle", "0")
+		}
+	}
+	parent := filepath.Dir(dir)
+	if _, err := os.Stat(filepath.Join(dir, "cpu.rt_runtime_us")); err != nil || parent == "/sys/fs/cgroup/cpu" {
+		return
+	}
+	old := readTrim(t, filepath.Join(parent, "cpu.rt_runtime_us"))
+	if err := os.WriteFile(filepath.Join(parent, "cpu.rt_runtime_us"), []byte("10000"), 0); err != nil {
+		t.Skipf("cannot give %s real-time time: %v", parent, err)
+	}
+	defer os.WriteFile(filepath.Join(parent, "cpu.rt_runtime_us"), []byte(old), 0)
+	e.must("update", "--cpu-rt-period", "900000", "--cpu-rt-runtime", "1000", "updcpu")
+	expect("cpu.rt_period_us", "900000")
+	expect("cpu.rt_runtime_us", "1000")
+	e.must("update", "--cpu-rt-runtime", "0", "updcpu") // so that the parent's may go back
+}
