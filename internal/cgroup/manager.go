@@ -229,6 +229,16 @@ func (f *fsManager) Set(r *specs.LinuxResources) error {
 	if err := f.m.Set(res); err != nil {
 		return explain(err, "linux.resources", "updating "+f.where())
 	}
+	// The library takes a real-time runtime of 0 for "unset"; asked for,
+	// it gives the cgroup's real-time time back (so that its parent's
+	// may shrink).
+	if r.CPU != nil && r.CPU.RealtimeRuntime != nil && *r.CPU.RealtimeRuntime == 0 {
+		if p := f.m.Path("cpu"); p != "" && f.mode != ModeV2 {
+			if err := cgroups.WriteFile(p, "cpu.rt_runtime_us", "0"); err != nil {
+				return explain(err, "linux.resources.cpu.realtimeRuntime", "updating "+f.where())
+			}
+		}
+	}
 	return nil
 }
 

@@ -434,4 +434,5 @@ func testUpdateCPU(t *testing.T, e *env, new bool) {
 	expect("cpu.rt_period_us", "900000")
 	expect("cpu.rt_runtime_us", "1000")
 	e.must("update", "--cpu-rt-runtime", "0", "updcpu") // so that the parent's may go back
+	expect("cpu.rt_runtime_us", "0")
 }
