@@ -436,3 +436,26 @@ func testUpdateCPU(t *testing.T, e *env, new bool) {
 	e.must("update", "--cpu-rt-runtime", "0", "updcpu") // so that the parent's may go back
 	expect("cpu.rt_runtime_us", "0")
 }
+
+// linux.resources.unified on a host whose controllers are on cgroup v1
+// (hybrid here) is refused at create with the key named and nothing left:
+// the v2 files it names would not limit anything. runc refuses it too.
+func TestUnifiedResourcesRefusedOnV1(t *testing.T) { forRunners(t, testUnifiedResourcesRefusedOnV1) }
+
+func testUnifiedResourcesRefusedOnV1(t *testing.T, e *env) {
+	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.limit_in_bytes"); err != nil {
+		t.Skip("the memory controller is on cgroup v2 here")
+	}
+	unified := func(s *specs.Spec) { s.Linux.Resources.Unified = map[string]string{"memory.high": "1073741824"} }
+	before := mountinfo(t)
+	r := e.sh("unifiedv1", "true", unified)
+	if r.code == 0 || !strings.Contains(r.stderr, `linux.resources.unified["memory.high"]`) || !strings.Contains(r.stderr, "cgroup v2") {
+		t.Errorf("unified resources on a v1 host: %s", r)
+	}
+	e.noLeftovers("unifiedv1", before)
+	if rc := e.runc(t); rc != nil && e.runner == "" {
+		if r := rc.sh("unifiedv1", "true", unified); r.code == 0 {
+			t.Errorf("runc accepted unified resources on a v1 host: %s", r)
+		}
+	}
+}
