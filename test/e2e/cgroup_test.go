@@ -459,3 +459,40 @@ func testUnifiedResourcesRefusedOnV1(t *testing.T, e *env) {
 		}
 	}
 }
+
+// update leaves the device rules as create set them, with no moment of
+// denial for the container (runc 1.5 computes minimal transitions to
+// rewrite the same rules; hako does not rewrite them): a reader of
+// /dev/zero inside runs while updates come, devices sent again in -r (as
+// containerd sends them, here "allow all") change nothing, and the rules
+// read back the same.
+func TestUpdateKeepsDeviceRules(t *testing.T) { forRunners(t, testUpdateKeepsDeviceRules) }
+
+func testUpdateKeepsDeviceRules(t *testing.T, e *env) {
+	b := e.bundle([]string{"sh", "-c", "while [ ! -e /dev/shm/stop ]; do head -c1 /dev/zero >/dev/null || echo DENIED >> /dev/shm/result; done; echo done >> /dev/shm/result; sleep 1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "upddev")
+	pid := e.state("upddev").Pid
+	defer e.deleteAndReap("upddev", pid)
+	devs := filepath.Join(cgroupDir(t, pid, "devices"), "devices.list")
+	before := readTrim(t, devs)
+	res := filepath.Join(t.TempDir(), "res.json")
+	os.WriteFile(res, []byte(`{"devices":[{"allow":true,"access":"rwm"}],"pids":{"limit":100}}`), 0o644)
+	for i := 0; i < 20; i++ {
+		e.must("update", "--memory", strconv.Itoa(64+i)+"m", "upddev")
+		e.must("update", "-r", res, "upddev")
+	}
+	if after := readTrim(t, devs); after != before {
+		t.Errorf("devices.list changed by update:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	e.must("exec", "upddev", "touch", "/dev/shm/stop")
+	for i := 0; i < 200; i++ {
+		if r := e.run("exec", "upddev", "cat", "/dev/shm/result"); r.code == 0 && strings.Contains(r.stdout, "done") {
+			if strings.Contains(r.stdout, "DENIED") {
+				t.Errorf("the container was denied /dev/zero during an update:\n%s", r.stdout)
+			}
+			return
+		}
+		pollPid(pid, 20)
+	}
+	t.Errorf("the reader inside never finished")
+}
