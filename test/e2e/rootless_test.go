@@ -62,22 +62,20 @@ func openCopy(t *testing.T, src, dir string, perm os.FileMode) string {
 	return dst
 }
 
-// A `hako spec --rootless` bundle runs for an unprivileged user (nobody):
-// its own uid mapped to root, state under $XDG_RUNTIME_DIR/hako, no
-// cgroup it may not make, `exec` into it, and nothing left after delete.
-// The same bundle runs under Debian's runc as nobody, and prints the same.
-func TestRootlessAsNobody(t *testing.T) { forRunners(t, testRootlessAsNobody) }
-
-func testRootlessAsNobody(t *testing.T, e *env) {
-	top := t.TempDir()
+// nobodyBundle sets up, for nobody, a copy of hako (bin), a busybox
+// bundle nobody owns with the config `hako spec --rootless` wrote as
+// nobody (returned as s), and an $XDG_RUNTIME_DIR; top holds them all.
+func nobodyBundle(t *testing.T, e *env) (top, bin, bundle, xdg, cfg string, s specs.Spec) {
+	t.Helper()
+	top = t.TempDir()
 	os.Chmod(top, 0o755)
 	os.Chmod(filepath.Dir(top), 0o755) // the test's temporary directories' parent
-	bin := openCopy(t, e.bin, top, 0o755)
+	bin = openCopy(t, e.bin, top, 0o755)
 	if helper := filepath.Join(filepath.Dir(e.bin), "hako-seccomp"); fileExists(helper) {
 		openCopy(t, helper, top, 0o755)
 	}
-	bundle := filepath.Join(top, "bundle")
-	xdg := filepath.Join(top, "xdg")
+	bundle = filepath.Join(top, "bundle")
+	xdg = filepath.Join(top, "xdg")
 	for _, d := range []string{bundle, xdg} {
 		os.Mkdir(d, 0o700)
 		os.Chown(d, nobody, nobody)
@@ -91,18 +89,29 @@ func testRootlessAsNobody(t *testing.T, e *env) {
 	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "spec", "--rootless"); code != 0 {
 		t.Fatalf("spec --rootless as nobody: %s", se)
 	}
-	cfg := filepath.Join(bundle, "config.json")
+	cfg = filepath.Join(bundle, "config.json")
 	b, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s specs.Spec
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Linux.UIDMappings) != 1 || s.Linux.UIDMappings[0].HostID != nobody {
 		t.Fatalf("spec --rootless as nobody maps %+v, want nobody's own uid", s.Linux.UIDMappings)
 	}
+	return top, bin, bundle, xdg, cfg, s
+}
+
+// A `hako spec --rootless` bundle runs for an unprivileged user (nobody):
+// its own uid mapped to root, state under $XDG_RUNTIME_DIR/hako, no
+// cgroup it may not make, `exec` into it, and nothing left after delete.
+// The same bundle runs under Debian's runc as nobody, and prints the same.
+func TestRootlessAsNobody(t *testing.T) { forRunners(t, testRootlessAsNobody) }
+
+func testRootlessAsNobody(t *testing.T, e *env) {
+	top, bin, bundle, xdg, cfg, s := nobodyBundle(t, e)
+	var b []byte
 	s.Process.Terminal = false
 	s.Process.Args = []string{"sh", "-c", "id -u; id -g; cat /proc/self/uid_map | tr -s ' '; hostname"}
 	b, _ = json.Marshal(&s)
@@ -185,3 +194,62 @@ func testRootlessAsNobody(t *testing.T, e *env) {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// An unprivileged user maps ranges /etc/subuid and /etc/subgid grant it
+// through newuidmap and newgidmap (Debian's uidmap), as runc does; without
+// a grant the error names the helper and the file. nobody is granted
+// 200000-265535 for the test (the files are restored after).
+func TestRootlessRangesThroughNewuidmap(t *testing.T) { forRunners(t, testRootlessRangesThroughNewuidmap) }
+
+func testRootlessRangesThroughNewuidmap(t *testing.T, e *env) {
+	for _, h := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(h); err != nil {
+			t.Skipf("%s is not installed (Debian: apt install uidmap)", h)
+		}
+	}
+	_, bin, bundle, xdg, cfg, s := nobodyBundle(t, e)
+	s.Process.Terminal = false
+	s.Process.Args = []string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '"}
+	s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: 200000, Size: 65536})
+	s.Linux.GIDMappings = append(s.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: 200000, Size: 65536})
+	b, _ := json.Marshal(&s)
+	os.WriteFile(cfg, b, 0o644)
+
+	// Without a grant: refused, naming the helper and the file.
+	withSubids(t, "")
+	if out, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "rlnogrant"); code == 0 || !strings.Contains(se, "newuidmap") || !strings.Contains(se, "/etc/subuid") {
+		t.Errorf("ranges without a grant: exit %d, %q, %s", code, out, se)
+	}
+	withSubids(t, "nobody:200000:65536\n")
+	want := " 0 65534 1\n 1 200000 65536\n 0 65534 1\n 1 200000 65536\n"
+	out, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "rlranges")
+	if code != 0 || out != want {
+		t.Errorf("ranges through newuidmap as nobody: exit %d, %q (stderr %s), want %q", code, out, se, want)
+	}
+	if runc, err := exec.LookPath("runc"); err == nil && e.runner == "" {
+		out, se, code := asNobody(t, runc, bundle, xdg, "", "--root", filepath.Join(xdg, "runc"), "run", "rlranges-runc")
+		if code != 0 || out != want {
+			t.Errorf("runc as nobody with ranges: exit %d, %q (stderr %s), want %q", code, out, se, want)
+		}
+	}
+}
+
+// withSubids sets /etc/subuid and /etc/subgid to content for the rest of
+// the test, and puts back what they held.
+func withSubids(t *testing.T, content string) {
+	t.Helper()
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		old, err := os.ReadFile(f)
+		existed := err == nil
+		if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if existed {
+				os.WriteFile(f, old, 0o644)
+			} else {
+				os.Remove(f)
+			}
+		})
+	}
+}
