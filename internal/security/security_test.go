@@ -89,13 +89,25 @@ func TestCheckCapSets(t *testing.T) {
 		{"effective not permitted", specs.LinuxCapabilities{Effective: []string{"CAP_CHOWN", "CAP_KILL"}, Permitted: []string{"CAP_CHOWN"}}, all, "process.capabilities.effective[1]: CAP_KILL is effective but not permitted"},
 		{"host lacks it", specs.LinuxCapabilities{Permitted: []string{"CAP_CHOWN", "CAP_SYS_RESOURCE"}}, noSysResource, "process.capabilities.permitted[1]: CAP_SYS_RESOURCE: hako itself does not have it"},
 		{"inheritable outside bounding", specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN"}, Inheritable: []string{"CAP_KILL"}}, all, "process.capabilities.inheritable[0]: CAP_KILL is inheritable but not in the bounding set"},
-		{"ambient not inheritable", specs.LinuxCapabilities{Permitted: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}}, all, "process.capabilities.ambient[0]: CAP_KILL is ambient"},
+		{"ambient not inheritable: dropped", specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN"}, Permitted: []string{"CAP_KILL", "CAP_CHOWN"}, Inheritable: []string{"CAP_CHOWN"}, Ambient: []string{"CAP_KILL", "CAP_CHOWN"}}, all, ""},
 	} {
 		s, err := parseCapabilities(&tc.caps, capability.CAP_CHECKPOINT_RESTORE)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		err = checkCapSets(s, tc.cur)
+		err = checkCapSets(&s, tc.cur)
+		if tc.caps.Ambient != nil && err == nil {
+			// Raised: the ambient capabilities also permitted and inheritable.
+			var want []capability.Cap
+			for _, n := range tc.caps.Ambient {
+				if c, _ := lookupCap(n); s.permitted.mask().has(c) && s.inheritable.mask().has(c) {
+					want = append(want, c)
+				}
+			}
+			if !slices.Equal(s.ambient.caps, want) {
+				t.Errorf("%s: ambient %v, want %v", tc.name, s.ambient.caps, want)
+			}
+		}
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s: unexpected error %v", tc.name, err)

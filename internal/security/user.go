@@ -3,6 +3,7 @@ package security
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -43,9 +44,11 @@ func threadCaps(last capability.Cap) (threadState, error) {
 	return st, nil
 }
 
-// checkCapSets refuses, with the field to fix, what capset(2) or
-// PR_CAP_AMBIENT_RAISE would refuse with a bare EPERM.
-func checkCapSets(s capSets, cur threadState) error {
+// checkCapSets refuses, with the field to fix, what capset(2) would
+// refuse with a bare EPERM. An ambient capability that is not also
+// permitted and inheritable, which PR_CAP_AMBIENT_RAISE would refuse, is
+// dropped with a warning, as runc (>= 1.1) does.
+func checkCapSets(s *capSets, cur threadState) error {
 	const hostHint = "hako itself does not have it (this host's bounding set lacks it), so no container can get it: remove it"
 	for i, c := range s.permitted.caps {
 		if !cur.permitted.has(c) {
@@ -71,11 +74,18 @@ func checkCapSets(s capSets, cur threadState) error {
 		}
 	}
 	inh := s.inheritable.mask()
+	var amb capList
+	amb.field = s.ambient.field
 	for i, c := range s.ambient.caps {
 		if !perm.has(c) || !inh.has(c) {
-			return fmt.Errorf("%s: %s is ambient, so it must also be in process.capabilities.permitted and process.capabilities.inheritable", s.ambient.path(i), capName(c))
+			slog.Warn("ambient capability not raised: it must also be permitted and inheritable (add it to process.capabilities.permitted and .inheritable)",
+				"field", s.ambient.path(i), "capability", capName(c))
+			continue
 		}
+		amb.caps = append(amb.caps, c)
+		amb.index = append(amb.index, s.ambient.index[i])
 	}
+	s.ambient = amb
 	return nil
 }
 
@@ -104,5 +114,6 @@ func checkUser(u specs.User, caps *specs.LinuxCapabilities, inUserNS bool) (capa
 	} else if cur, err = threadCaps(last); err != nil {
 		return 0, capSets{}, threadState{}, err
 	}
-	return last, sets, cur, checkCapSets(sets, cur)
+	err = checkCapSets(&sets, cur)
+	return last, sets, cur, err
 }

@@ -262,3 +262,72 @@ func testProcessEnvLikeRunc(t *testing.T, e *env) {
 		}
 	}
 }
+
+// Process start-up as runc does it, each case run under hako and Debian's
+// runc alike: an ambient capability missing from the inheritable set is a
+// warning, not an error (the process runs without it); root with
+// CAP_DAC_OVERRIDE runs a program whose only x bit is another user's (the
+// kernel allows it, so nothing refuses it first), and without the
+// capability the kernel's EACCES is what fails; the cwd is entered before
+// privileges drop, so a user may start in a directory only root may enter.
+func TestProcessStartLikeRunc(t *testing.T) { forRunners(t, testProcessStartLikeRunc) }
+
+func testProcessStartLikeRunc(t *testing.T, e *env) {
+	type tc struct {
+		name  string
+		mod   func(*specs.Spec)
+		args  []string
+		code  int    // the exit code wanted
+		out   string // stdout wanted (when code is 0)
+		inErr string // stderr must say this
+	}
+	addCap := func(s *specs.Spec, c string) {
+		caps := s.Process.Capabilities
+		caps.Bounding, caps.Effective, caps.Permitted = append(caps.Bounding, c), append(caps.Effective, c), append(caps.Permitted, c)
+	}
+	cases := []tc{
+		{"ambient not inheritable", func(s *specs.Spec) {
+			s.Process.Capabilities.Ambient = []string{"CAP_KILL"}
+			s.Process.Capabilities.Inheritable = nil
+		}, []string{"sh", "-c", "grep CapAmb /proc/self/status | tr -d '\\t'"}, 0, "CapAmb:0000000000000000\n", ""},
+		{"dac_override runs another user's program", func(s *specs.Spec) { addCap(s, "CAP_DAC_OVERRIDE") },
+			[]string{"/x/echo", "ran"}, 0, "ran\n", ""},
+		{"without dac_override the kernel refuses", nil, []string{"/x/echo", "ran"}, -1, "", "ermission denied"},
+		{"cwd entered before privileges drop", func(s *specs.Spec) {
+			s.Process.User = specs.User{UID: 1000, GID: 1000}
+			s.Process.Cwd = "/private"
+		}, []string{"sh", "-c", "pwd"}, 0, "/private\n", ""},
+	}
+	run := func(e *env, c tc) result {
+		t.Helper()
+		b := e.bundle(c.args, c.mod)
+		rootfs := filepath.Join(b, "rootfs")
+		os.Mkdir(filepath.Join(rootfs, "x"), 0o755)
+		in, _ := os.ReadFile(filepath.Join(rootfs, "bin", "busybox"))
+		os.WriteFile(filepath.Join(rootfs, "x", "echo"), in, 0o100)
+		os.Chmod(filepath.Join(rootfs, "x", "echo"), 0o100) // only its owner's x bit
+		os.Chown(filepath.Join(rootfs, "x", "echo"), 1234, 1234)
+		os.Mkdir(filepath.Join(rootfs, "private"), 0o700)
+		return e.run("run", "--bundle", b, "start")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			check := func(who string, r result) {
+				t.Helper()
+				if c.code == 0 && (r.code != 0 || r.stdout != c.out) {
+					t.Errorf("%s: %s, want exit 0 and %q", who, r, c.out)
+				}
+				if c.code != 0 && r.code == 0 {
+					t.Errorf("%s: %s, want a failure", who, r)
+				}
+				if c.inErr != "" && !strings.Contains(r.stderr, c.inErr) {
+					t.Errorf("%s: stderr %q, want it to say %q", who, r.stderr, c.inErr)
+				}
+			}
+			check("hako", run(e.on(t), c))
+			if rc := e.runc(t); rc != nil && e.runner == "" {
+				check("runc", run(rc, c))
+			}
+		})
+	}
+}
