@@ -199,7 +199,9 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // through newuidmap and newgidmap (Debian's uidmap), as runc does; without
 // a grant the error names the helper and the file. nobody is granted
 // 200000-265535 for the test (the files are restored after).
-func TestRootlessRangesThroughNewuidmap(t *testing.T) { forRunners(t, testRootlessRangesThroughNewuidmap) }
+func TestRootlessRangesThroughNewuidmap(t *testing.T) {
+	forRunners(t, testRootlessRangesThroughNewuidmap)
+}
 
 func testRootlessRangesThroughNewuidmap(t *testing.T, e *env) {
 	for _, h := range []string{"newuidmap", "newgidmap"} {
