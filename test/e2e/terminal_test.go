@@ -346,3 +346,51 @@ func testExecTerminal(t *testing.T, e *env) {
 		})
 	}
 }
+
+// The pty of a container whose process runs as a non-root user belongs to
+// that user's uid and gid (the user can chmod its own terminal), for the
+// container's process and for an exec'd one (`exec -t -u`).
+func TestPtyOwnedByProcessUser(t *testing.T) { forRunners(t, testPtyOwnedByProcessUser) }
+
+func testPtyOwnedByProcessUser(t *testing.T, e *env) {
+	script := `stat -c "owner:%u:%g" $(tty); ` + ttyScript
+	b := e.bundle([]string{"sh", "-c", script}, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.ConsoleSize = &specs.Box{Height: 37, Width: 101}
+		s.Process.User = specs.User{UID: 1000, GID: 1001}
+	})
+	sock, ch := receiveMaster(t)
+	e.must("run", "-d", "--console-socket", sock.Path(), "--bundle", b, "ptyuser")
+	pid := e.state("ptyuser").Pid
+	defer e.deleteAndReap("ptyuser", pid)
+	master := <-ch
+	if master == nil {
+		t.FailNow()
+	}
+	defer master.Close()
+	if out := converse(t, master, "hi"); !strings.Contains(out, "owner:1000:1001\r\n") {
+		t.Errorf("the container's pty: %q, want it owned by 1000:1001", out)
+	}
+
+	b = e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "ptyexec")
+	defer e.deleteAndReap("ptyexec", e.state("ptyexec").Pid)
+	pf := filepath.Join(t.TempDir(), "process.json")
+	data, _ := json.Marshal(specs.Process{Terminal: true, ConsoleSize: &specs.Box{Height: 37, Width: 101},
+		User: specs.User{UID: 1000, GID: 1001}, Args: []string{"sh", "-c", script}, Cwd: "/", Env: []string{"PATH=/bin"}})
+	os.WriteFile(pf, data, 0o644)
+	sock2, ch2 := receiveMaster(t)
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	e.must("exec", "--detach", "--console-socket", sock2.Path(), "--pid-file", pidFile, "--process", pf, "ptyexec")
+	master2 := <-ch2
+	if master2 == nil {
+		t.FailNow()
+	}
+	defer master2.Close()
+	if out := converse(t, master2, "hi"); !strings.Contains(out, "owner:1000:1001\r\n") {
+		t.Errorf("the exec'd process's pty: %q, want it owned by 1000:1001", out)
+	}
+	pb, _ := os.ReadFile(pidFile)
+	epid, _ := strconv.Atoi(string(pb))
+	waitReap(t, epid)
+}
