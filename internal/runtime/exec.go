@@ -106,21 +106,37 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if !c.InitAlive() {
 		return -1, fmt.Errorf("container %q: %w", id, ErrNotRunning)
 	}
+	join := func(pid int) error {
+		if cg == nil {
+			return nil
+		}
+		if len(o.SubCgroups) > 0 {
+			return cg.JoinSub(pid, o.SubCgroups)
+		}
+		return cg.Join(pid)
+	}
+	// In a paused container (--ignore-paused) a runner that joined the
+	// frozen cgroup first would freeze before its program starts, and
+	// hako with it: the process joins once it runs, and freezes there.
+	frozen := c.Status == state.Paused
+	early := join
+	if frozen {
+		early = nil
+	}
 	in, err := spawn.StartExec(&spawn.ExecOptions{
 		Spec: ps, Namespaces: c.Namespaces, ExtraFiles: extra, Seccomp: prog,
 		SeccompListener: seccompAgent(ps, c.Container, c.Status),
-		JoinCgroup: func(pid int) error {
-			if cg == nil {
-				return nil
-			}
-			if len(o.SubCgroups) > 0 {
-				return cg.JoinSub(pid, o.SubCgroups)
-			}
-			return cg.Join(pid)
-		},
+		JoinCgroup:      early,
 	})
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %q: %w", id, err)
+	}
+	if frozen {
+		if err := join(in.Pid); err != nil {
+			in.Kill()
+			in.Wait()
+			return -1, fmt.Errorf("exec in container %q: %w", id, err)
+		}
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, in.Pid); err != nil {

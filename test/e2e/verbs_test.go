@@ -292,3 +292,40 @@ func testEventsOOM(t *testing.T, e *env) {
 		t.Errorf("no oom event within 30 s of the OOM kill")
 	}
 }
+
+// exec into a paused container is refused, naming --ignore-paused (as
+// runc does, compared); with it the process is started, frozen with the
+// rest of the container until resume.
+func TestExecPausedLikeRunc(t *testing.T) { forRunners(t, testExecPausedLikeRunc) }
+
+func testExecPausedLikeRunc(t *testing.T, e *env) {
+	check := func(e *env, who string, ignore bool) {
+		t.Helper()
+		b := e.bundle([]string{"sleep", "1000"}, nil)
+		e.must("run", "-d", "--bundle", b, "paused")
+		defer e.deleteAndReap("paused", e.state("paused").Pid)
+		e.must("pause", "paused")
+		if r := e.run("exec", "paused", "true"); r.code == 0 || !strings.Contains(r.stderr, "paused") || !strings.Contains(r.stderr, "--ignore-paused") {
+			t.Errorf("%s: exec into a paused container: %s, want it refused naming --ignore-paused", who, r)
+		}
+		if !ignore {
+			return
+		}
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		e.must("exec", "--ignore-paused", "-d", "--pid-file", pidFile, "paused", "sh", "-c", "echo ran > /dev/shm/ran")
+		pb, _ := os.ReadFile(pidFile)
+		epid, _ := strconv.Atoi(string(pb))
+		if st, _ := os.ReadFile("/proc/" + itoa(epid) + "/cgroup"); epid <= 0 || len(st) == 0 {
+			t.Fatalf("%s: exec --ignore-paused started no process (pid %d)", who, epid)
+		}
+		e.must("resume", "paused")
+		waitReap(t, epid)
+		if out := e.must("exec", "paused", "cat", "/dev/shm/ran"); out != "ran\n" {
+			t.Errorf("%s: the process exec'd while paused did not run after resume: %q", who, out)
+		}
+	}
+	check(e, "hako", true)
+	if rc := e.runc(t); rc != nil && e.runner == "" {
+		check(rc, "runc", false)
+	}
+}
