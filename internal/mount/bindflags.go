@@ -26,7 +26,7 @@ func (k *compiler) bindFlags(e *entry) error {
 	if k.c.InUserNS || !inInitUserNS() {
 		var st unix.Statfs_t
 		if unix.Statfs(e.m.Source, &st) == nil { // (missing: an earlier mount makes it)
-			src := statfsFlags(st.Flags)
+			src := statfsFlags(int64(st.Flags)) // (uint32 on some architectures)
 			if x := src & e.o.clear & lockableFlags; x != 0 {
 				return withHint(reasonf(unix.EPERM, "cannot clear the locked flags %s of the source's mount: a user namespace inherits them and may not clear them", flagNames(x)),
 					"drop "+optionNames(x)+" from the options, or bind a source mounted without "+flagNames(x))

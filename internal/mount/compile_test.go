@@ -455,13 +455,13 @@ func TestCompileBindFlagsLikeRunc(t *testing.T) {
 	}
 	var srcAttr uint64 // the source's ro/nosuid/nodev/noexec as MOUNT_ATTR_*
 	for stf, a := range map[int64]uint64{unix.ST_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.ST_NOSUID: unix.MOUNT_ATTR_NOSUID, unix.ST_NODEV: unix.MOUNT_ATTR_NODEV, unix.ST_NOEXEC: unix.MOUNT_ATTR_NOEXEC} {
-		if st.Flags&stf != 0 {
+		if int64(st.Flags)&stf != 0 {
 			srcAttr |= a
 		}
 	}
 	const four = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
 	atime := "noatime"
-	if st.Flags&unix.ST_NOATIME != 0 {
+	if int64(st.Flags)&unix.ST_NOATIME != 0 {
 		atime = "strictatime"
 	}
 	for _, tc := range []struct {
