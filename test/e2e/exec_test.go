@@ -142,6 +142,18 @@ func testExecCapAmbient(t *testing.T, e *env) {
 	if want := uint64(1<<unix.CAP_CHOWN | 1<<unix.CAP_NET_BIND_SERVICE); amb != want {
 		t.Errorf("CapAmb %#x, want %#x (CAP_CHOWN added to the configured CAP_NET_BIND_SERVICE)", amb, want)
 	}
+
+	// Without ambient capabilities in the config (CVE-2022-29162): the
+	// added one is effective, and nothing becomes inheritable or ambient.
+	b = e.bundle([]string{"sleep", "1000"}, nil)
+	e.must("run", "-d", "--bundle", b, "capnoamb")
+	defer e.deleteAndReap("capnoamb", e.state("capnoamb").Pid)
+	out = e.must("exec", "--cap", "CAP_CHOWN", "capnoamb", "cat", "/proc/self/status")
+	eff, _ := strconv.ParseUint(statusField(out, "CapEff"), 16, 64)
+	if eff&(1<<unix.CAP_CHOWN) == 0 || statusField(out, "CapInh") != "0000000000000000" || statusField(out, "CapAmb") != "0000000000000000" {
+		t.Errorf("exec --cap CAP_CHOWN without ambient in the config: CapEff %s, CapInh %s, CapAmb %s; want CAP_CHOWN effective, nothing inheritable or ambient",
+			statusField(out, "CapEff"), statusField(out, "CapInh"), statusField(out, "CapAmb"))
+	}
 }
 
 // `--debug --log FILE --log-format json exec` writes runc's debug lines:
