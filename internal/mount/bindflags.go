@@ -3,6 +3,7 @@ package mount
 import (
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -93,7 +94,7 @@ func names(f uintptr, opt bool) string {
 // inInitUserNS reports whether hako runs in the host's user namespace
 // (its uid_map is the identity over every id), where nothing it sees is
 // locked.
-func inInitUserNS() bool {
+var inInitUserNS = sync.OnceValue(func() bool {
 	b, err := os.ReadFile("/proc/self/uid_map")
 	return err == nil && strings.Join(strings.Fields(string(b)), " ") == "0 0 4294967295"
-}
+})
