@@ -218,12 +218,7 @@ func testCreateRefusesBusyCgroup(t *testing.T, e *env) {
 // below its own (as runc does on v1 and v2), killing the processes moved
 // into them first: every directory of the container's cgroups is gone.
 func TestDeleteForceRemovesSubCgroups(t *testing.T) {
-	forRunners(t, testDeleteForceRemovesSubCgroups)
-	t.Run("runc", func(t *testing.T) {
-		if r := newEnv(t).runc(t); r != nil {
-			testDeleteForceRemovesSubCgroups(t, r)
-		}
-	})
+	forRunnersAndRunc(t, func(t *testing.T, e *env, _ bool) { testDeleteForceRemovesSubCgroups(t, e) })
 }
 
 func testDeleteForceRemovesSubCgroups(t *testing.T, e *env) {
@@ -299,14 +294,7 @@ func testDeleteForceRemovesSubCgroups(t *testing.T, e *env) {
 // and v2), CONTROLLER:PATH for some v1 controllers only; a missing
 // sub-cgroup or one outside the container's is refused and nothing runs.
 // The first case is compared with Debian's runc.
-func TestExecSubCgroup(t *testing.T) {
-	forRunners(t, func(t *testing.T, e *env) { testExecSubCgroup(t, e, true) })
-	t.Run("runc", func(t *testing.T) {
-		if r := newEnv(t).runc(t); r != nil {
-			testExecSubCgroup(t, r, false)
-		}
-	})
-}
+func TestExecSubCgroup(t *testing.T) { forRunnersAndRunc(t, testExecSubCgroup) }
 
 func testExecSubCgroup(t *testing.T, e *env, all bool) {
 	b := e.bundle([]string{"sleep", "1000"}, nil)
@@ -384,14 +372,7 @@ func testExecSubCgroup(t *testing.T, e *env, all bool) {
 // and runtime (once the parent cgroup has real-time time to give), each
 // read back from the container's cgroup. The flags Debian's runc 1.1.5
 // has (all but --cpu-burst and --cpu-idle) are checked on it too.
-func TestUpdateCPU(t *testing.T) {
-	forRunners(t, func(t *testing.T, e *env) { testUpdateCPU(t, e, true) })
-	t.Run("runc", func(t *testing.T) {
-		if r := newEnv(t).runc(t); r != nil {
-			testUpdateCPU(t, r, false)
-		}
-	})
-}
+func TestUpdateCPU(t *testing.T) { forRunnersAndRunc(t, testUpdateCPU) }
 
 func testUpdateCPU(t *testing.T, e *env, new bool) {
 	b := e.bundle([]string{"sleep", "1000"}, nil)

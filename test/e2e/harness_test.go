@@ -43,6 +43,18 @@ func forRunners(t *testing.T, f func(t *testing.T, e *env)) {
 	}
 }
 
+// forRunnersAndRunc is forRunners (f's hako true), then the same scenario
+// under Debian's runc (hako false) where it is installed, to compare.
+func forRunnersAndRunc(t *testing.T, f func(t *testing.T, e *env, hako bool)) {
+	t.Helper()
+	forRunners(t, func(t *testing.T, e *env) { f(t, e, true) })
+	t.Run("runc", func(t *testing.T) {
+		if r := newEnv(t).runc(t); r != nil {
+			f(t, r, false)
+		}
+	})
+}
+
 // on is e for a subtest of a test that forRunners runs: the same root and
 // runner, with failures reported (and temporary directories made) on t.
 func (e *env) on(t *testing.T) *env {
