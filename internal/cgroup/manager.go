@@ -116,7 +116,9 @@ func (f *fsManager) Apply(pid int) (retErr error) {
 		return explain(err, "linux.resources", "applying to "+f.where())
 	}
 	if v1Devices {
-		if err := writeV1Devices(f.m.Path("devices"), f.cg.Resources.Devices); err != nil {
+		// (Rootless: a devices cgroup the user may not make is skipped, as
+		// the other controllers are.)
+		if err := f.ignoreRootless(writeV1Devices(f.m.Path("devices"), f.cg.Resources.Devices)); err != nil {
 			return explain(err, "linux.resources.devices", "applying to "+f.where())
 		}
 	}
@@ -133,7 +135,7 @@ func (f *fsManager) ignoreRootless(err error) error {
 	// An unprivileged user without a delegated cgroup runs without one,
 	// as runc does: the directories it may not make are absent.
 	if errors.Is(err, cgroups.ErrRootless) || f.cg.Rootless && (errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist)) {
-		slog.Debug("rootless container: no access to some cgroups, running without them", "cgroup", f.where())
+		slog.Debug("rootless container: no access to some cgroups, running without them", "cgroup", f.where(), "error", err)
 		return nil
 	}
 	return err
@@ -170,12 +172,10 @@ func (f *fsManager) innerPath() string {
 	return filepath.Join(f.cg.Parent, f.cg.Name)
 }
 
-func (f *fsManager) Join(pid int) error {
-	if err := f.ignoreRootless(f.m.AddPid("", pid)); err != nil {
-		return fmt.Errorf("moving process %d into %s: %w", pid, f.where(), err)
-	}
-	return nil
-}
+// Join writes pid into every hierarchy's cgroup.procs, one by one: the
+// library's AddPid stops at the first it may not write, which leaves a
+// rootless container out of the delegated ones after it.
+func (f *fsManager) Join(pid int) error { return f.JoinSub(pid, nil) }
 
 func (f *fsManager) JoinSub(pid int, sub map[string]string) error {
 	paths := maps.Clone(f.m.GetPaths())

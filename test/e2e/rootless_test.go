@@ -255,3 +255,55 @@ func withSubids(t *testing.T, content string) {
 		})
 	}
 }
+
+// A cgroup delegated to an unprivileged user (a directory it owns, made by
+// root) is used as runc uses it: linux.cgroupsPath below it is made there,
+// its limit set and the process moved in; the controllers the user was not
+// given are skipped. Here the v1 pids controller is delegated.
+func TestRootlessDelegatedCgroup(t *testing.T) { forRunners(t, testRootlessDelegatedCgroup) }
+
+func testRootlessDelegatedCgroup(t *testing.T, e *env) {
+	base := "/sys/fs/cgroup/pids"
+	if !fileExists(filepath.Join(base, "cgroup.procs")) {
+		t.Skip("no cgroup v1 pids hierarchy here")
+	}
+	name := "hako-e2e-deleg-" + e.runner + itoa(os.Getpid())
+	deleg := filepath.Join(base, name)
+	if err := os.Mkdir(deleg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(deleg)
+	ents, _ := os.ReadDir(deleg)
+	os.Chown(deleg, nobody, nobody)
+	for _, f := range ents {
+		os.Chown(filepath.Join(deleg, f.Name()), nobody, nobody)
+	}
+	_, bin, bundle, xdg, cfg, s := nobodyBundle(t, e)
+	s.Process.Terminal = false
+	s.Process.Args = []string{"sleep", "1000"}
+	limit := int64(17)
+	s.Linux.CgroupsPath = "/" + name + "/c1"
+	s.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &limit}}
+	b, _ := json.Marshal(&s)
+	os.WriteFile(cfg, b, 0o644)
+	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "-d", "deleg"); code != 0 {
+		t.Fatalf("run -d as nobody in a delegated cgroup: %s", se)
+	}
+	var st ociState
+	out, _, _ := asNobody(t, bin, bundle, xdg, e.runner, "state", "deleg")
+	json.Unmarshal([]byte(out), &st)
+	defer reap(st.Pid)
+	c1 := filepath.Join(deleg, "c1")
+	if got := readTrim(t, filepath.Join(c1, "pids.max")); got != "17" {
+		t.Errorf("pids.max of the delegated cgroup = %s, want 17", got)
+	}
+	if got := readTrim(t, filepath.Join(c1, "cgroup.procs")); got != itoa(st.Pid) {
+		t.Errorf("the delegated cgroup holds %q, want the container's process %d", got, st.Pid)
+	}
+	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "delete", "--force", "deleg"); code != 0 {
+		t.Errorf("delete --force as nobody: %s", se)
+	}
+	if fileExists(c1) {
+		t.Errorf("delete left %s", c1)
+	}
+}
