@@ -123,20 +123,7 @@ func (s *stages) run(id int, a sysprog.StageArgs) error {
 		unix.Close(int(a.Int(0)))
 		return nil
 	case stage.CopyUp:
-		from, err := unix.Openat(int(a.Int(0)), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("tmpcopyup (mounts[%d]): %w", a.Int(2), err)
-		}
-		defer unix.Close(from)
-		to, err := unix.Openat(int(a.Int(1)), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("tmpcopyup (mounts[%d]): %w", a.Int(2), err)
-		}
-		defer unix.Close(to)
-		if err := mount.CopyUp(from, to); err != nil {
-			return fmt.Errorf("tmpcopyup (mounts[%d]): copying the image's files into the tmpfs: %w", a.Int(2), err)
-		}
-		return nil
+		return mount.CopyUpStage(a)
 	}
 	return errors.New("hako-init: unknown stage " + strconv.Itoa(id))
 }

@@ -42,6 +42,7 @@ import (
 
 	"github.com/hako-dev/hako/internal/stage"
 	"github.com/hako-dev/hako/internal/sysprog"
+	"github.com/hako-dev/hako/internal/sysprog/sysprogtest"
 )
 
 const (
@@ -161,36 +162,10 @@ func outerMain(file string) {
 // its fd, with the stages of goinit that mount's programs need (CopyUp)
 // and the probes' stage.
 func goRunnerMain(fdText string) {
-	fd, _ := strconv.Atoi(fdText)
-	f := os.NewFile(uintptr(fd), "program")
-	b, err := io.ReadAll(f)
-	f.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go runner: reading the program:", err)
-		os.Exit(3)
-	}
-	p, err := sysprog.Unmarshal(b)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go runner:", err)
-		os.Exit(4)
-	}
-	p.Run(func(id int, a sysprog.StageArgs) error {
+	sysprogtest.RunnerMain(fdText, func(id int, a sysprog.StageArgs) error {
 		switch id {
 		case stage.CopyUp: // as internal/goinit runs it
-			from, err := unix.Openat(int(a.Int(0)), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return fmt.Errorf("tmpcopyup (mounts[%d]): %w", a.Int(2), err)
-			}
-			defer unix.Close(from)
-			to, err := unix.Openat(int(a.Int(1)), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return fmt.Errorf("tmpcopyup (mounts[%d]): %w", a.Int(2), err)
-			}
-			defer unix.Close(to)
-			if err := CopyUp(from, to); err != nil {
-				return fmt.Errorf("tmpcopyup (mounts[%d]): copying the image's files into the tmpfs: %w", a.Int(2), err)
-			}
-			return nil
+			return CopyUpStage(a)
 		case probeStage:
 			var ps []probe
 			if err := json.Unmarshal(a.Bytes(1, int(a.Int(2))), &ps); err != nil {
@@ -214,7 +189,6 @@ func goRunnerMain(fdText string) {
 		}
 		return fmt.Errorf("unknown stage %d", id)
 	})
-	os.Exit(5) // Run never returns
 }
 
 func errText(err error) string {
@@ -447,7 +421,7 @@ func runScenario(sc scenario) (res result, err error) {
 	}
 	var c *sysprog.Child
 	if goRunner {
-		prog, err := memfd(p.Marshal())
+		prog, err := sysprogtest.Memfd(p.Marshal())
 		if err != nil {
 			unix.Close(parent)
 			return res, err
@@ -532,23 +506,6 @@ func nsPid(pid int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no NSpid in /proc/%d/status", pid)
-}
-
-func memfd(b []byte) (*os.File, error) {
-	fd, err := unix.MemfdCreate("program", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "program")
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 // errResult is the result of a setup that failed with err.

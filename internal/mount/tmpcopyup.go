@@ -2,11 +2,34 @@ package mount
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-dev/hako/internal/sysprog"
 )
+
+// CopyUpStage runs the CopyUp stage of a compiled program (args: the
+// image's directory, the detached tmpfs, the mount's index), as the Go
+// runner does.
+func CopyUpStage(a sysprog.StageArgs) error {
+	from, err := unix.Openat(int(a.Int(0)), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("tmpcopyup (mounts[%d]): %w", a.Int(2), err)
+	}
+	defer unix.Close(from)
+	to, err := unix.Openat(int(a.Int(1)), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("tmpcopyup (mounts[%d]): %w", a.Int(2), err)
+	}
+	defer unix.Close(to)
+	if err := CopyUp(from, to); err != nil {
+		return fmt.Errorf("tmpcopyup (mounts[%d]): copying the image's files into the tmpfs: %w", a.Int(2), err)
+	}
+	return nil
+}
 
 // CopyUp fills the new tmpfs to (a directory fd on its root, still
 // detached) with what the image has in the directory from: the

@@ -30,6 +30,7 @@ import (
 	"github.com/hako-dev/hako/internal/libseccomp"
 	"github.com/hako-dev/hako/internal/seccomp"
 	"github.com/hako-dev/hako/internal/sysprog"
+	"github.com/hako-dev/hako/internal/sysprog/sysprogtest"
 	"github.com/hako-dev/hako/internal/testutil"
 )
 
@@ -50,20 +51,7 @@ func TestMain(m *testing.M) {
 }
 
 func goRunnerMain(fdText string) {
-	fd, _ := strconv.Atoi(fdText)
-	f := os.NewFile(uintptr(fd), "program")
-	b, err := io.ReadAll(f)
-	f.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go runner: reading the program:", err)
-		os.Exit(3)
-	}
-	p, err := sysprog.Unmarshal(b)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go runner:", err)
-		os.Exit(4)
-	}
-	p.Run(func(id int, a sysprog.StageArgs) error {
+	sysprogtest.RunnerMain(fdText, func(id int, a sysprog.StageArgs) error {
 		if id != tidStage {
 			return fmt.Errorf("unknown stage %d", id)
 		}
@@ -74,7 +62,6 @@ func goRunnerMain(fdText string) {
 		}
 		return err
 	})
-	os.Exit(5) // Run never returns
 }
 
 // helperPlan is what the program does, in this order, before it executes
@@ -255,7 +242,7 @@ func runPlanErr(plan helperPlan, runner string) (o outcome, err error) {
 	}
 	var c *sysprog.Child
 	if goRunner {
-		prog, err := memfd(p.Marshal())
+		prog, err := sysprogtest.Memfd(p.Marshal())
 		if err != nil {
 			return fail(err)
 		}
@@ -349,23 +336,6 @@ func threadStatus(pid int) (map[int]map[string]string, error) {
 		out[tid] = parseStatus(string(raw))
 	}
 	return out, nil
-}
-
-func memfd(b []byte) (*os.File, error) {
-	fd, err := unix.MemfdCreate("program", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "program")
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 // forRunners runs f once per runner, as a subtest named after it.
