@@ -154,13 +154,7 @@ func Start(o *Options) (_ *Init, err error) {
 	in := &Init{Pid: child.Pid, proc: child}
 	defer func() {
 		if err != nil {
-			if proc != child {
-				proc.Signal(syscall.SIGKILL)
-				proc.Wait()
-			}
-			child.Signal(syscall.SIGKILL)
-			child.Wait()
-			child.Close()
+			abandon(child, proc)
 			if in.Console != nil {
 				in.Console.Close()
 			}
@@ -317,13 +311,7 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 	var master *os.File
 	defer func() {
 		if err != nil {
-			if proc != child {
-				proc.Signal(syscall.SIGKILL)
-				proc.Wait()
-			}
-			child.Signal(syscall.SIGKILL)
-			child.Wait()
-			child.Close()
+			abandon(child, proc)
 			if master != nil {
 				master.Close()
 			}
@@ -370,6 +358,18 @@ func StartExec(o *ExecOptions) (_ *Init, err error) {
 // debugging reports whether debug lines are written (--debug), so that
 // building them costs nothing otherwise.
 func debugging() bool { return slog.Default().Enabled(context.Background(), slog.LevelDebug) }
+
+// abandon kills and reaps what a start that failed began: the process,
+// when the runner already handed over to one, and the runner.
+func abandon(child, proc *sysprog.Child) {
+	if proc != child {
+		proc.Signal(syscall.SIGKILL)
+		proc.Wait()
+	}
+	child.Signal(syscall.SIGKILL)
+	child.Wait()
+	child.Close()
+}
 
 // cgroupThenGo puts the runner into its cgroup with apply (nil: none) and
 // lets it past its Wait. When apply fails, the runner may have failed
