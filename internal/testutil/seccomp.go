@@ -1,6 +1,9 @@
 package testutil
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -37,11 +40,11 @@ func MkdirSeccompProfile() *specs.LinuxSeccomp {
 // unistd is where the host's system call names are (linux-libc-dev).
 const unistd = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"
 
-// engineDenied are the system calls a container engine's default profile
-// refuses (as bench/driver's profile does): kernel modules and kexec,
-// mounts and namespaces, clocks, keyrings, tracing, swap, reboot, BPF,
-// perf.
-var engineDenied = []string{
+// EngineDenied are the system calls a container engine's default profile
+// refuses (the tests' and bench/driver's profiles refuse them): kernel
+// modules and kexec, mounts and namespaces, clocks, keyrings, tracing,
+// swap, reboot, BPF, perf.
+var EngineDenied = []string{
 	"acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
 	"finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
 	"kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "move_mount",
@@ -60,22 +63,12 @@ var engineDenied = []string{
 // where the table (amd64's, from linux-libc-dev) is missing.
 func EngineSeccompProfile(t testing.TB) *specs.LinuxSeccomp {
 	t.Helper()
-	b, err := os.ReadFile(unistd)
+	allowed, err := HostSyscalls(append([]string{"mkdir", "mkdirat"}, EngineDenied...)...)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("the host's system call table: %v", err)
+	}
 	if err != nil {
-		t.Skipf("the host's system call table: %v — hint: apt-get install linux-libc-dev", err)
-	}
-	var allowed []string
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) == 3 && f[0] == "#define" && strings.HasPrefix(f[1], "__NR_") {
-			name := strings.TrimPrefix(f[1], "__NR_")
-			if !slices.Contains(engineDenied, name) && name != "mkdir" && name != "mkdirat" {
-				allowed = append(allowed, name)
-			}
-		}
-	}
-	if len(allowed) < 200 {
-		t.Fatalf("%s lists only %d system calls", unistd, len(allowed))
+		t.Fatal(err)
 	}
 	eperm, enospc := uint(unix.EPERM), uint(unix.ENOSPC)
 	return &specs.LinuxSeccomp{
@@ -87,4 +80,26 @@ func EngineSeccompProfile(t testing.TB) *specs.LinuxSeccomp {
 			{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &enospc},
 		},
 	}
+}
+
+// HostSyscalls lists the names of the host's system call table (amd64's,
+// from linux-libc-dev's headers), in its order, but those in except.
+func HostSyscalls(except ...string) ([]string, error) {
+	b, err := os.ReadFile(unistd)
+	if err != nil {
+		return nil, fmt.Errorf("%w — hint: apt-get install linux-libc-dev", err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[0] == "#define" && strings.HasPrefix(f[1], "__NR_") {
+			if name := strings.TrimPrefix(f[1], "__NR_"); !slices.Contains(except, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	if len(out) < 200 {
+		return nil, fmt.Errorf("%s lists only %d system calls", unistd, len(out))
+	}
+	return out, nil
 }
