@@ -41,6 +41,21 @@ func asNobody(t *testing.T, bin, dir, xdg, runner string, args ...string) (strin
 	return readAll(so), readAll(se), code
 }
 
+// runDetachedAsNobody runs the bundle's container detached as nobody and
+// returns its state.
+func runDetachedAsNobody(t *testing.T, bin, bundle, xdg, runner, id string) ociState {
+	t.Helper()
+	if _, se, code := asNobody(t, bin, bundle, xdg, runner, "run", "-d", id); code != 0 {
+		t.Fatalf("run -d as nobody: %s", se)
+	}
+	var st ociState
+	out, _, _ := asNobody(t, bin, bundle, xdg, runner, "state", id)
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("state %s as nobody: %q: %v", id, out, err)
+	}
+	return st
+}
+
 // openCopy copies file src to a new file of mode perm in dir, readable by
 // nobody.
 func openCopy(t *testing.T, src, dir string, perm os.FileMode) string {
@@ -131,12 +146,7 @@ func testRootlessAsNobody(t *testing.T, e *env) {
 	s.Process.Args = []string{"sleep", "1000"}
 	b, _ = json.Marshal(&s)
 	os.WriteFile(cfg, b, 0o644)
-	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "-d", "rld"); code != 0 {
-		t.Fatalf("run -d as nobody: %s", se)
-	}
-	var st ociState
-	stOut, _, _ := asNobody(t, bin, bundle, xdg, e.runner, "state", "rld")
-	json.Unmarshal([]byte(stOut), &st)
+	st := runDetachedAsNobody(t, bin, bundle, xdg, e.runner, "rld")
 	defer reap(st.Pid)
 	if _, err := os.Stat(filepath.Join(xdg, "hako", "rld", "state.json")); err != nil {
 		t.Errorf("the state is not under $XDG_RUNTIME_DIR/hako: %v", err)
@@ -286,12 +296,7 @@ func testRootlessDelegatedCgroup(t *testing.T, e *env) {
 	s.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &limit}}
 	b, _ := json.Marshal(&s)
 	os.WriteFile(cfg, b, 0o644)
-	if _, se, code := asNobody(t, bin, bundle, xdg, e.runner, "run", "-d", "deleg"); code != 0 {
-		t.Fatalf("run -d as nobody in a delegated cgroup: %s", se)
-	}
-	var st ociState
-	out, _, _ := asNobody(t, bin, bundle, xdg, e.runner, "state", "deleg")
-	json.Unmarshal([]byte(out), &st)
+	st := runDetachedAsNobody(t, bin, bundle, xdg, e.runner, "deleg")
 	defer reap(st.Pid)
 	c1 := filepath.Join(deleg, "c1")
 	if got := readTrim(t, filepath.Join(c1, "pids.max")); got != "17" {
