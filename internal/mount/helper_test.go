@@ -421,14 +421,7 @@ func runScenario(sc scenario) (res result, err error) {
 	}
 	var c *sysprog.Child
 	if goRunner {
-		prog, err := sysprogtest.Memfd(p.Marshal())
-		if err != nil {
-			unix.Close(parent)
-			return res, err
-		}
-		err = unix.Dup3(int(prog.Fd()), progFD, unix.O_CLOEXEC)
-		prog.Close()
-		if err != nil {
+		if err := sysprogtest.PlaceProgram(p, progFD); err != nil {
 			unix.Close(parent)
 			return res, err
 		}

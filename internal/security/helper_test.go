@@ -242,13 +242,7 @@ func runPlanErr(plan helperPlan, runner string) (o outcome, err error) {
 	}
 	var c *sysprog.Child
 	if goRunner {
-		prog, err := sysprogtest.Memfd(p.Marshal())
-		if err != nil {
-			return fail(err)
-		}
-		err = unix.Dup3(int(prog.Fd()), progFD, unix.O_CLOEXEC)
-		prog.Close()
-		if err != nil {
+		if err := sysprogtest.PlaceProgram(p, progFD); err != nil {
 			return fail(err)
 		}
 		c, err = p.StartGo(0, parent)

@@ -1,6 +1,6 @@
 // Package sysprogtest holds what the test helpers of packages that compile
 // setup programs (mount, security) share: the Go runner's entry point and
-// the memfd a program travels in.
+// placing a program where the Go runner reads it.
 package sysprogtest
 
 import (
@@ -35,8 +35,8 @@ func RunnerMain(fdText string, stages func(id int, a sysprog.StageArgs) error) {
 	os.Exit(5) // Run never returns
 }
 
-// Memfd is a memfd holding b, read from its start.
-func Memfd(b []byte) (*os.File, error) {
+// memfd is a memfd holding b, read from its start.
+func memfd(b []byte) (*os.File, error) {
 	fd, err := unix.MemfdCreate("program", unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -51,4 +51,15 @@ func Memfd(b []byte) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// PlaceProgram puts p, marshalled, in a memfd at fd (close-on-exec; the
+// handover passes it on), where the Go runner reads it.
+func PlaceProgram(p *sysprog.Program, fd int) error {
+	prog, err := memfd(p.Marshal())
+	if err != nil {
+		return err
+	}
+	defer prog.Close()
+	return unix.Dup3(int(prog.Fd()), fd, unix.O_CLOEXEC)
 }
