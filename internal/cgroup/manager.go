@@ -26,7 +26,9 @@ type Manager interface {
 	Join(pid int) error
 	// JoinSub moves pid into existing sub-cgroups of the cgroup (`hako
 	// exec --cgroup`): sub maps a v1 controller to its sub-cgroup, or ""
-	// to the sub-cgroup of every hierarchy (v2, or all of v1's).
+	// to the sub-cgroup of every hierarchy (v2, or all of v1's); the
+	// hierarchies sub does not name, or all with a nil sub, are joined at
+	// the cgroup itself.
 	JoinSub(pid int, sub map[string]string) error
 	// Set changes the limits (for `hako update`); zero values keep the
 	// current ones. Device rules never change after Apply.

@@ -110,10 +110,7 @@ func (r *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		if cg == nil {
 			return nil
 		}
-		if len(o.SubCgroups) > 0 {
-			return cg.JoinSub(pid, o.SubCgroups)
-		}
-		return cg.Join(pid)
+		return cg.JoinSub(pid, o.SubCgroups) // (none: the container's own)
 	}
 	// In a paused container (--ignore-paused) a runner that joined the
 	// frozen cgroup first would freeze before its program starts, and
